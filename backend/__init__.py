@@ -1,0 +1,1 @@
+"""The GauGAN painter's inference server (FastAPI + onnxruntime). Entry point: `python -m backend`."""

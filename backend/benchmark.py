@@ -1,0 +1,166 @@
+"""`python -m backend.benchmark [--json] [--weights DIR]`: where the time goes, measured on this machine.
+
+1. p50/p95 of every loaded model at 256x256 in onnxruntime (2 intra-op threads);
+2. the /translate round trip and the WebSocket frame round trip over loopback (server in-process), with the
+   overhead above model time;
+3. `torch_comparisons()`: the same SPADE in PyTorch eager and the paper-size SPADE, when torch and
+   `model_training` are importable (skipped otherwise, with the reason).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from PIL import Image
+from websockets.sync.client import connect
+
+from backend.app import create_app
+from backend.engine import InferenceEngine, LoadedModel
+from backend.imaging import encode_png
+from backend.interface import signature_for, warmup_feeds
+from backend.local_server import serve_in_background
+from backend.settings import Settings
+
+SIZE = 256
+THREADS = 2
+WARMUP_RUNS = 3
+TIMED_RUNS = 30
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(float(np.percentile(samples_ms, 50)), 2),
+            "p95_ms": round(float(np.percentile(samples_ms, 95)), 2)}
+
+
+def model_latency(engine: InferenceEngine, model: LoadedModel, runs: int) -> dict[str, float]:
+    """Time inside onnxruntime for one model at SIZE x SIZE."""
+    feeds = warmup_feeds(model.card, signature_for(model.card), model.z_dim, size=SIZE)
+    for _ in range(WARMUP_RUNS):
+        engine.run(model, "generator", feeds, None)
+    return percentiles([engine.run(model, "generator", feeds, None)[1] for _ in range(runs)])
+
+
+def sample_input(model: LoadedModel) -> bytes:
+    """A valid upload for the model: bands of its first classes, a grey sketch, or a noise photo."""
+    rng = np.random.default_rng(0)
+    if model.card.input_kind == "labels":
+        ids = np.array([c.id for c in model.card.label_set.classes][:4], np.uint8)
+        return encode_png(Image.fromarray(np.repeat(ids[np.arange(SIZE) * len(ids) // SIZE][:, None], SIZE, 1)))
+    if model.card.input_kind == "sketch":
+        return encode_png(Image.fromarray(np.full((SIZE, SIZE), 255, np.uint8)))
+    return encode_png(Image.fromarray(rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)))
+
+
+def http_round_trip(base_url: str, model: LoadedModel, runs: int) -> dict[str, float]:
+    upload = sample_input(model)
+    totals, overheads = [], []
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        for index in range(WARMUP_RUNS + runs):
+            start = time.perf_counter()
+            response = http.post("/translate", data={"model": model.id},
+                                 files={"image": ("input.png", upload, "image/png")})
+            total = (time.perf_counter() - start) * 1000
+            response.raise_for_status()
+            if index >= WARMUP_RUNS:
+                totals.append(total)
+                overheads.append(total - float(response.headers["X-Model-Ms"]))
+    return percentiles(totals) | {"overhead_p50_ms": round(float(np.percentile(overheads, 50)), 2)}
+
+
+def ws_round_trip(base_url: str, model: LoadedModel, runs: int) -> dict[str, float]:
+    upload = sample_input(model)
+    totals, overheads = [], []
+    with connect(base_url.replace("http://", "ws://") + "/ws", max_size=None) as ws:
+        ws.send(json.dumps({"type": "config", "model": model.id}))
+        json.loads(ws.recv(timeout=30))
+        for index in range(WARMUP_RUNS + runs):
+            start = time.perf_counter()
+            ws.send(upload)
+            ws.recv(timeout=60)
+            result = json.loads(ws.recv(timeout=60))
+            total = (time.perf_counter() - start) * 1000
+            if index >= WARMUP_RUNS:
+                totals.append(total)
+                overheads.append(total - result["model_ms"])
+    return percentiles(totals) | {"overhead_p50_ms": round(float(np.percentile(overheads, 50)), 2)}
+
+
+def torch_comparisons(shipped_spade_p50_ms: float | None) -> dict[str, Any]:
+    """PyTorch eager and paper-size SPADE timings from `model_training.benchmarks.spade_comparison()`.
+
+    That function returns {label: {"p50_ms": ..., "p95_ms": ...}}; each row gets its ratio to the shipped
+    SPADE ONNX p50. Without torch or model_training this reports why it was skipped.
+    """
+    try:
+        from model_training.benchmarks import spade_comparison
+    except ImportError as exc:
+        return {"skipped": f"torch comparison unavailable ({exc})"}
+    rows = spade_comparison()
+    if shipped_spade_p50_ms:
+        for row in rows.values():
+            row["ratio_to_shipped_onnx"] = round(row["p50_ms"] / shipped_spade_p50_ms, 1)
+    return rows
+
+
+def run_benchmark(weights_dir: Path, runs: int) -> dict[str, Any]:
+    engine = InferenceEngine.load(weights_dir, intra_op_threads=THREADS, max_concurrent_runs=1)
+    ready = engine.ready_models()
+    report: dict[str, Any] = {"size": SIZE, "threads": THREADS, "runs": runs,
+                              "models": {m.id: {"kind": m.card.kind} | model_latency(engine, m, runs) for m in ready},
+                              "failed": {m.id: m.error for m in engine.models.values() if not m.ready}}
+    default = engine.default_translator()
+    if default is not None:
+        settings = Settings(weights_dir=weights_dir, intra_op_threads=THREADS, log_level="WARNING")
+        with serve_in_background(create_app(settings, engine)) as base_url:
+            report["translate_round_trip"] = {"model": default.id} | http_round_trip(base_url, default, runs)
+            report["ws_frame_round_trip"] = {"model": default.id} | ws_round_trip(base_url, default, runs)
+    spade = next((m for m in ready if m.card.kind == "spade"), None)
+    report["torch"] = torch_comparisons(report["models"][spade.id]["p50_ms"] if spade else None)
+    return report
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(f"onnxruntime at {report['size']}x{report['size']}, {report['threads']} threads, {report['runs']} runs")
+    print(f"{'model':32} {'kind':10} {'p50 ms':>8} {'p95 ms':>8}")
+    for model_id, row in report["models"].items():
+        print(f"{model_id:32} {row['kind']:10} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}")
+    for model_id, error in report["failed"].items():
+        print(f"{model_id:32} failed: {error}")
+    if not report["models"]:
+        print("no model loaded — put ONNX models and cards in the weights folder")
+    for name in ("translate_round_trip", "ws_frame_round_trip"):
+        if name in report:
+            row = report[name]
+            print(f"{name:32} {row['model']:10} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}"
+                  f"   overhead above model time p50 {row['overhead_p50_ms']:.2f} ms")
+    torch_rows = report["torch"]
+    if "skipped" in torch_rows:
+        print(f"torch comparison: skipped: {torch_rows['skipped']}")
+    else:
+        for label, row in torch_rows.items():
+            ratio = f"   {row['ratio_to_shipped_onnx']}x the shipped ONNX" if "ratio_to_shipped_onnx" in row else ""
+            print(f"{label:43} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}{ratio}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m backend.benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--weights", type=Path, help="weights folder (default: WEIGHTS_DIR or <repo>/weights)")
+    parser.add_argument("--runs", type=int, default=TIMED_RUNS, help="timed runs per measurement")
+    args = parser.parse_args(argv)
+    report = run_benchmark(args.weights or Settings().weights_dir, args.runs)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_table(report)
+
+
+if __name__ == "__main__":
+    main()

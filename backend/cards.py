@@ -1,0 +1,144 @@
+"""The model card: one JSON file per shipped model, next to its ONNX graph.
+
+This schema is the contract between training (which writes cards at export) and the server (which loads
+them). It is plain pydantic so the server needs no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ModelKind = Literal["spade", "pix2pix", "cyclegan", "segmenter"]
+InputKind = Literal["labels", "sketch", "photo"]
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+HEX_COLOUR = re.compile(r"^#[0-9a-f]{6}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LabelClass(_Strict):
+    id: int = Field(ge=0, le=255)
+    name: str
+    colour: str
+    group: str | None = None
+
+    @field_validator("colour")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not HEX_COLOUR.match(value):
+            raise ValueError(f"colour must be #rrggbb in lower case, got {value!r}")
+        return value
+
+
+class LabelSet(_Strict):
+    name: str
+    classes: list[LabelClass]
+    ignore_id: int | None = None
+    background_id: int
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "LabelSet":
+        ids = [c.id for c in self.classes]
+        if len(set(ids)) != len(ids):
+            raise ValueError("label ids must be unique")
+        if len({c.colour for c in self.classes}) != len(ids):
+            raise ValueError("label colours must be unique")
+        if self.background_id not in ids:
+            raise ValueError("background_id must be one of the classes")
+        if self.ignore_id is not None and self.ignore_id in ids:
+            raise ValueError("ignore_id must not be a paintable class")
+        return self
+
+    def by_id(self) -> dict[int, LabelClass]:
+        return {c.id: c for c in self.classes}
+
+
+class StyleEncoder(_Strict):
+    onnx: str
+    onnx_sha256: str
+    z_dim: int = Field(gt=0)
+
+
+class StylePreset(_Strict):
+    id: str
+    name: str
+    thumbnail: str  # path relative to the weights folder
+    code: list[float]
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"preset id must be a lower-case slug, got {value!r}")
+        return value
+
+
+class DataSource(_Strict):
+    name: str
+    citation: str
+    terms: str
+
+
+class Training(_Strict):
+    data: list[DataSource]
+    command: str
+    steps: int = Field(ge=0)
+    images_seen: int = Field(ge=0)
+    cpu_hours: float = Field(ge=0)
+    device: str
+
+
+class ModelCard(_Strict):
+    id: str
+    kind: ModelKind
+    title: str
+    description: str
+    input_kind: InputKind
+    size: int = Field(gt=0, le=2048)
+    onnx: str
+    onnx_sha256: str
+    label_set: LabelSet | None = None
+    style_encoder: StyleEncoder | None = None
+    style_presets: list[StylePreset] = []
+    params: int = Field(ge=0)
+    gmacs: float = Field(ge=0)
+    training: Training
+    metrics: dict[str, Any] = {}
+    evaluation_command: str | None = None
+    samples: str | None = None  # sample sheet, path relative to the weights folder
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"model id must be a lower-case slug, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "ModelCard":
+        if self.input_kind == "labels" and self.label_set is None:
+            raise ValueError("a model with label input needs a label_set")
+        if self.kind == "segmenter" and self.label_set is None:
+            raise ValueError("a segmenter needs a label_set")
+        if self.kind == "spade" and self.style_encoder is None:
+            raise ValueError("a SPADE model needs a style_encoder")
+        if self.style_encoder is not None:
+            for preset in self.style_presets:
+                if len(preset.code) != self.style_encoder.z_dim:
+                    raise ValueError(f"preset {preset.id!r} code length != z_dim")
+        return self
+
+
+def load_card(path: Path) -> ModelCard:
+    return ModelCard.model_validate(json.loads(Path(path).read_text()))
+
+
+def write_card(card: ModelCard, path: Path) -> None:
+    Path(path).write_text(json.dumps(card.model_dump(mode="json"), indent=2) + "\n")

@@ -1,0 +1,195 @@
+"""What a translate/segment/style-code request does, shared by the HTTP routes and the WebSocket.
+
+`resolve_*` functions only look things up (cheap, on the event loop); the others decode, run models and
+encode, and are called from worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from backend.engine import InferenceEngine, LoadedModel
+from backend.errors import ApiError
+from backend.imaging import (ImageLimits, encode_png, label_indices, labels_tensor, labels_to_palette_image,
+                             open_image, output_size, photo_tensor, sketch_tensor, tensor_to_rgb, to_rgb)
+
+MAX_SEED = 2**64 - 1
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    """At most one way of choosing a SPADE style; the style image itself is passed separately."""
+
+    style_id: str | None = None
+    style_code: list[float] | None = None
+    seed: int | None = None
+    has_image: bool = False
+
+
+@dataclass(frozen=True)
+class TranslateSpec:
+    """A resolved request: the model, its style code (SPADE only, None = encode the style image) and filter."""
+
+    model: LoadedModel
+    style: np.ndarray | None
+    filter: LoadedModel | None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    png: bytes
+    model_ms: float
+
+
+def parse_style_code(text: str) -> list[float]:
+    """A style code sent as a JSON list of numbers (multipart form field)."""
+    try:
+        values = json.loads(text)
+    except ValueError:
+        raise ApiError(422, "style_code: not valid JSON; send a JSON list of numbers") from None
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in values):
+        raise ApiError(422, "style_code: must be a JSON list of numbers")
+    return [float(v) for v in values]
+
+
+def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
+    """The style code [1, z_dim] for a SPADE model; None when the style image must be encoded first.
+
+    Models without a style input ignore every style option. With none given, a SPADE model uses its first
+    preset, else zeros (the mean of the style prior).
+    """
+    z_dim = model.z_dim
+    if z_dim is None:
+        return None
+    given = [name for name, value in (("style", choice.has_image or None), ("style_id", choice.style_id),
+                                      ("style_code", choice.style_code), ("seed", choice.seed))
+             if value is not None]
+    if len(given) > 1:
+        raise ApiError(422, f"give at most one of style, style_id, style_code, seed (got {', '.join(given)})")
+    if choice.has_image:
+        return None
+    if choice.style_id is not None:
+        preset = model.preset(choice.style_id)
+        if preset is None:
+            raise ApiError(404, f"unknown style {choice.style_id!r} for model {model.id!r}")
+        code = np.asarray(preset.code, np.float32)
+    elif choice.style_code is not None:
+        code = np.asarray(choice.style_code, np.float64)
+        if code.shape != (z_dim,):
+            raise ApiError(422, f"style_code: needs {z_dim} numbers for model {model.id!r}, got {code.size}")
+        if not np.isfinite(code).all() or np.abs(code).max(initial=0) > 1e4:
+            raise ApiError(422, "style_code: numbers must be finite and within ±10000")
+        code = code.astype(np.float32)
+    elif choice.seed is not None:
+        if not 0 <= choice.seed <= MAX_SEED:
+            raise ApiError(422, f"seed: must be between 0 and {MAX_SEED}")
+        code = np.random.default_rng(choice.seed).standard_normal(z_dim).astype(np.float32)
+    elif model.card.style_presets:
+        code = np.asarray(model.card.style_presets[0].code, np.float32)
+    else:
+        code = np.zeros(z_dim, np.float32)
+    return code[None]
+
+
+def resolve_translator(engine: InferenceEngine, model_id: str | None) -> LoadedModel:
+    if model_id is None:
+        model = engine.default_translator()
+        if model is None:
+            raise ApiError(503, "no model loaded")
+        return model
+    model = engine.get(model_id)
+    if model.card.kind == "segmenter":
+        raise ApiError(422, f"model {model_id!r} is a segmenter; use POST /segment")
+    return model
+
+
+def resolve_filter(engine: InferenceEngine, filter_id: str | None) -> LoadedModel | None:
+    if filter_id is None or filter_id == "":
+        return None
+    model = engine.get(filter_id, what="filter")
+    if model.card.kind != "cyclegan":
+        raise ApiError(422, f"filter {filter_id!r} is a {model.card.kind} model, not a cyclegan filter")
+    return model
+
+
+def resolve_translate(engine: InferenceEngine, model_id: str | None, choice: StyleChoice,
+                      filter_id: str | None) -> TranslateSpec:
+    model = resolve_translator(engine, model_id)
+    return TranslateSpec(model=model, style=resolve_style(model, choice), filter=resolve_filter(engine, filter_id))
+
+
+def resolve_segmenter(engine: InferenceEngine, model_id: str | None) -> LoadedModel:
+    if model_id is None:
+        model = engine.default_segmenter()
+        if model is None:
+            raise ApiError(503, "no segmenter model loaded")
+        return model
+    model = engine.get(model_id)
+    if model.card.kind != "segmenter":
+        raise ApiError(422, f"model {model_id!r} is a {model.card.kind} model, not a segmenter")
+    return model
+
+
+def resolve_style_encoder(engine: InferenceEngine, model_id: str | None) -> LoadedModel:
+    model = resolve_translator(engine, model_id)
+    if model.style_session is None:
+        raise ApiError(422, f"model {model.id!r} has no style encoder")
+    return model
+
+
+def encode_style_image(engine: InferenceEngine, model: LoadedModel, data: bytes,
+                       limits: ImageLimits) -> tuple[np.ndarray, float]:
+    """A style image -> its code [z_dim] (the encoder's mu) and the model milliseconds."""
+    rgb = to_rgb(open_image(data, limits, "style"), "style")
+    return engine.encode_style(model, photo_tensor(rgb, model.card.size))
+
+
+def _model_input(model: LoadedModel, data: bytes,
+                 limits: ImageLimits) -> tuple[dict[str, np.ndarray], tuple[int, int]]:
+    """The generator's feeds for an upload, and the upload's (width, height)."""
+    image = open_image(data, limits)
+    size, kind = model.card.size, model.card.input_kind
+    if kind == "labels":
+        return {"labels": labels_tensor(label_indices(image, model.card.label_set), size)}, image.size
+    if kind == "sketch":
+        return {"sketch": sketch_tensor(image, size)}, image.size
+    return {"image": photo_tensor(to_rgb(image), size)}, image.size
+
+
+def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits: ImageLimits,
+              style_image: bytes | None = None) -> Rendered:
+    """Upload -> generated PNG at the upload's aspect ratio (longer side = the model's size)."""
+    feeds, input_size = _model_input(spec.model, data, limits)
+    model_ms = 0.0
+    if spec.model.z_dim is not None:
+        style = spec.style
+        if style is None:
+            if style_image is None:
+                raise ApiError(422, "style: no style image given")
+            code, ms = encode_style_image(engine, spec.model, style_image, limits)
+            style, model_ms = code[None], model_ms + ms
+        feeds["style"] = style
+    image, ms = engine.generate(spec.model, feeds)
+    model_ms += ms
+    if spec.filter is not None:
+        filter_size = spec.filter.card.size
+        if image.shape[-2:] != (filter_size, filter_size):
+            image = photo_tensor(tensor_to_rgb(image), filter_size)
+        image, ms = engine.generate(spec.filter, {"image": image})
+        model_ms += ms
+    picture = tensor_to_rgb(image).resize(output_size(input_size, spec.model.card.size), Image.Resampling.LANCZOS)
+    return Rendered(png=encode_png(picture), model_ms=model_ms)
+
+
+def segment(engine: InferenceEngine, model: LoadedModel, data: bytes, limits: ImageLimits) -> Rendered:
+    """Photo -> palette PNG of class indices at the photo's aspect ratio."""
+    image = open_image(data, limits)
+    labels, ms = engine.segment(model, photo_tensor(to_rgb(image), model.card.size))
+    index_image = labels_to_palette_image(labels, model.card.label_set)
+    index_image = index_image.resize(output_size(image.size, model.card.size), Image.Resampling.NEAREST)
+    return Rendered(png=encode_png(index_image), model_ms=ms)

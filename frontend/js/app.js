@@ -1,0 +1,691 @@
+// The painter page: wires the canvas, tools, palette, styles, live connection and files together.
+
+import { createApi } from "./api.js";
+import { LiveConnection } from "./connection.js";
+import { floodFill } from "./floodfill.js";
+import { History } from "./history.js";
+import { imageToRgba, squarePhoto, thumbnailUrl } from "./images.js";
+import { LabelCanvas } from "./labelcanvas.js";
+import {
+  SKETCH_INK, SKETCH_LABEL_SET, SKETCH_PAPER,
+  indicesToGrey, labelMapToIndices, renderPalette, rgbaToIndices, rgbaToSketch,
+} from "./palette.js";
+import { encodeGreyPng } from "./png.js";
+import { attachPointer } from "./pointer.js";
+import { paintSegment } from "./raster.js";
+import { Store } from "./storage.js";
+
+const PAINTABLE_KINDS = new Set(["spade", "pix2pix"]);
+const TOOL_KEYS = { b: "brush", f: "fill", e: "eraser", i: "eyedropper" };
+const SKETCH_TOOLS = new Set(["brush", "eraser"]);
+const DEFAULT_BRUSH = { labels: 16, sketch: 2 };
+const ERROR_VISIBLE_MS = 12000;
+
+const el = (id) => document.getElementById(id);
+const canvasElement = el("label-canvas");
+const outputImage = el("output-image");
+
+const store = new Store();
+const settings = {
+  tool: "brush", tip: "round", filter: "", apiKey: "", brushSizes: { ...DEFAULT_BRUSH }, styles: {}, labels: {},
+  ...store.loadSettings(),
+};
+const saveSettings = () => store.saveSettings(settings);
+
+const api = createApi({ getApiKey: () => settings.apiKey });
+const surface = new LabelCanvas(canvasElement);
+const history = new History();
+
+const state = {
+  catalogue: null,
+  model: null,
+  labelSet: null,
+  isSketch: false,
+  label: 0,
+  stroke: null,
+  markPalette: () => {},
+  result: null,
+  resultUrl: null,
+  renders: 0,
+  httpBusy: false,
+  httpPending: false,
+  renderWhenConnected: false,
+  warnedStorage: false,
+};
+
+// ---------- messages ----------
+
+let errorTimer = null;
+function showError(message) {
+  el("error-text").textContent = message;
+  el("error").hidden = false;
+  clearTimeout(errorTimer);
+  errorTimer = setTimeout(hideError, ERROR_VISIBLE_MS);
+}
+function hideError() {
+  el("error").hidden = true;
+}
+
+/** Run an async action, showing its failure in words instead of losing it in the console. */
+async function attempt(action) {
+  try {
+    return await action();
+  } catch (error) {
+    showError(error?.message ?? String(error));
+    return undefined;
+  }
+}
+
+function showEmpty(message, details) {
+  el("workspace").hidden = true;
+  el("empty-state").hidden = false;
+  el("empty-message").textContent = message;
+  el("empty-details").replaceChildren(...details.map((text) => {
+    const item = document.createElement("li");
+    item.textContent = text;
+    return item;
+  }));
+  setStatus("offline", "No model");
+}
+
+// ---------- connection state ----------
+
+let lastTiming = "";
+function setStatus(connectionState, text) {
+  const status = el("status");
+  status.dataset.state = connectionState;
+  el("status-text").textContent = text;
+  el("render").classList.toggle("attention", connectionState !== "live");
+}
+
+function describeConnection(connectionState, detail) {
+  if (connectionState === "live") return lastTiming ? `Live · ${lastTiming}` : "Live";
+  if (connectionState === "connecting") return "Connecting…";
+  return `Offline${detail ? ` (${detail})` : ""} · use Render`;
+}
+
+const connection = new LiveConnection({
+  url: () => {
+    const url = new URL("/ws", location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    if (settings.apiKey) url.searchParams.set("api_key", settings.apiKey);
+    return url.href;
+  },
+  onStatus: (connectionState, detail) => {
+    setStatus(connectionState, describeConnection(connectionState, detail));
+    // A fresh socket has not seen the drawing yet; a failed attempt falls back to HTTP once.
+    if (connectionState === "live") state.renderWhenConnected = false;
+    if (connectionState === "live" && state.model) requestRender({ final: true });
+    if (connectionState === "offline" && state.renderWhenConnected) {
+      state.renderWhenConnected = false;
+      renderOverHttp();
+    }
+  },
+  onResult: ({ blob, modelMs, totalMs }) => showResult(blob, modelMs, totalMs),
+  onError: (message) => {
+    el("result-frame").dataset.busy = "false";
+    showError(message);
+  },
+});
+
+// ---------- rendering ----------
+
+function hasStyles() {
+  return state.model?.kind === "spade" && state.model.z_dim > 0;
+}
+
+function currentStyle() {
+  const presets = state.model.style_presets ?? [];
+  const saved = settings.styles[state.model.id];
+  if (saved?.kind === "preset" && presets.some((p) => p.id === saved.id)) return saved;
+  if (saved?.kind === "seed" || (saved?.kind === "code" && saved.code?.length === state.model.z_dim)) return saved;
+  return presets.length ? { kind: "preset", id: presets[0].id } : { kind: "seed", seed: 0 };
+}
+
+function styleFields() {
+  if (!hasStyles()) return {};
+  const style = currentStyle();
+  if (style.kind === "preset") return { style_id: style.id };
+  if (style.kind === "code") return { style_code: style.code };
+  return { seed: style.seed };
+}
+
+function renderSettings() {
+  const fields = { model: state.model.id, ...styleFields() };
+  if (settings.filter) fields.filter = settings.filter;
+  return fields;
+}
+
+const encodeDrawing = () =>
+  encodeGreyPng(surface.size, surface.size, indicesToGrey(surface.indices, state.isSketch));
+
+/**
+ * Ask for a new picture of the current drawing. Over the socket this happens while painting; without
+ * it, only finished edits (`final`) go over HTTP so a stroke does not fire a request per pointer move.
+ * While the socket is still connecting, the render waits for it (or for it to fail).
+ */
+function requestRender({ final = false } = {}) {
+  if (!state.model) return;
+  if (connection.isLive) {
+    el("result-frame").dataset.busy = "true";
+    connection.requestFrame(encodeDrawing);
+  } else if (final && connection.state === "connecting") {
+    state.renderWhenConnected = true;
+  } else if (final) {
+    renderOverHttp();
+  }
+}
+
+async function renderOverHttp() {
+  if (state.httpBusy) {
+    state.httpPending = true;
+    return;
+  }
+  state.httpBusy = true;
+  el("result-frame").dataset.busy = "true";
+  const started = performance.now();
+  await attempt(async () => {
+    const { blob, modelMs } = await api.translate({ ...renderSettings(), image: new Blob([await encodeDrawing()], { type: "image/png" }) });
+    showResult(blob, modelMs, performance.now() - started);
+  });
+  el("result-frame").dataset.busy = "false";
+  state.httpBusy = false;
+  if (state.httpPending) {
+    state.httpPending = false;
+    renderOverHttp();
+  }
+}
+
+function showResult(blob, modelMs, totalMs) {
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.result = blob;
+  state.resultUrl = URL.createObjectURL(blob);
+  state.renders += 1;
+  outputImage.src = state.resultUrl;
+  outputImage.hidden = false;
+  outputImage.dataset.renders = String(state.renders);
+  el("result-placeholder").hidden = true;
+  el("result-frame").dataset.busy = String(connection.busy || state.httpBusy);
+  const model = Number.isFinite(modelMs) ? `${Math.round(modelMs)} ms` : "";
+  const total = Number.isFinite(totalMs) ? `${Math.round(totalMs)} ms` : "";
+  lastTiming = total || model;
+  el("frame-ms").textContent = [model && `model ${model}`, total && `round trip ${total}`].filter(Boolean).join(" · ");
+  if (connection.isLive) setStatus("live", describeConnection("live"));
+}
+
+function clearResult(message) {
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.result = null;
+  state.resultUrl = null;
+  outputImage.hidden = true;
+  outputImage.removeAttribute("src");
+  el("result-placeholder").hidden = false;
+  el("result-placeholder").textContent = message;
+  el("frame-ms").textContent = "–";
+}
+
+// ---------- drawing and history ----------
+
+function persistDrawing() {
+  if (!store.saveDrawing(state.model.id, surface.size, surface.indices) && !state.warnedStorage) {
+    state.warnedStorage = true;
+    showError("This browser would not store the drawing (storage full or disabled); download it to keep it.");
+  }
+}
+
+function updateHistoryButtons() {
+  el("undo").disabled = !history.canUndo;
+  el("redo").disabled = !history.canRedo;
+}
+
+/** Finish an edit that started from `before`: one undo step, saved, rendered. */
+function commit(before) {
+  surface.render();
+  if (history.record(before, surface.indices)) {
+    persistDrawing();
+    updateHistoryButtons();
+    requestRender({ final: true });
+  }
+}
+
+function replaceDrawing(indices) {
+  const before = surface.indices.slice();
+  surface.indices.set(indices);
+  commit(before);
+}
+
+function stepHistory(direction) {
+  if (!state.model || state.stroke) return;
+  const changed = direction === "undo" ? history.undo(surface.indices) : history.redo(surface.indices);
+  if (!changed) return;
+  surface.render();
+  persistDrawing();
+  updateHistoryButtons();
+  requestRender({ final: true });
+}
+
+function clearDrawing() {
+  if (!state.model) return;
+  const before = surface.indices.slice();
+  surface.indices.fill(eraseValue());
+  commit(before);
+}
+
+const eraseValue = () => (state.isSketch ? SKETCH_PAPER : state.labelSet.background_id);
+const inkValue = () => (state.isSketch ? SKETCH_INK : state.label);
+const brushSize = () => settings.brushSizes[state.isSketch ? "sketch" : "labels"];
+const activeTool = () => (state.isSketch && !SKETCH_TOOLS.has(settings.tool) ? "brush" : settings.tool);
+
+function brush(value) {
+  return { size: brushSize(), tip: settings.tip, value };
+}
+
+attachPointer(canvasElement, {
+  onStart(point) {
+    if (!state.model) return;
+    const tool = activeTool();
+    const { size } = surface;
+    if (point.x < 0 || point.y < 0 || point.x >= size || point.y >= size) return;
+    if (tool === "eyedropper") {
+      const id = surface.at(point.x, point.y);
+      if (state.labelSet.classes.some((c) => c.id === id)) selectLabel(id);
+      return;
+    }
+    const before = surface.indices.slice();
+    if (tool === "fill") {
+      if (floodFill(surface.indices, size, size, point.x, point.y, inkValue())) commit(before);
+      return;
+    }
+    state.stroke = { before, last: point, value: tool === "eraser" ? eraseValue() : inkValue() };
+    paintSegment(surface.indices, size, size, point, point, brush(state.stroke.value));
+    surface.render();
+    requestRender();
+  },
+  onMove(point) {
+    const stroke = state.stroke;
+    if (!stroke) return;
+    paintSegment(surface.indices, surface.size, surface.size, stroke.last, point, brush(stroke.value));
+    stroke.last = point;
+    surface.render();
+    requestRender();
+  },
+  onEnd() {
+    const stroke = state.stroke;
+    if (!stroke) return;
+    state.stroke = null;
+    commit(stroke.before);
+  },
+  onHover(point, event) {
+    const cursor = el("brush-cursor");
+    const tool = activeTool();
+    if (!point || event.pointerType === "touch" || (tool !== "brush" && tool !== "eraser")) {
+      cursor.hidden = true;
+      return;
+    }
+    const scale = canvasElement.getBoundingClientRect().width / surface.size;
+    const diameter = Math.max(2, brushSize() * scale);
+    cursor.hidden = false;
+    cursor.className = `brush-cursor ${settings.tip}`;
+    cursor.style.width = cursor.style.height = `${diameter}px`;
+    cursor.style.left = `${point.x * scale}px`;
+    cursor.style.top = `${point.y * scale}px`;
+  },
+});
+
+// ---------- tools ----------
+
+function setTool(tool) {
+  if (state.isSketch && !SKETCH_TOOLS.has(tool)) return;
+  settings.tool = tool;
+  saveSettings();
+  showTool();
+}
+
+function showTool() {
+  const tool = activeTool();
+  for (const button of document.querySelectorAll(".tool[data-tool]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.tool === tool));
+  }
+  el("canvas-frame").dataset.tool = tool;
+}
+
+function setBrushSize(size) {
+  const slider = el("brush-size");
+  const clamped = Math.min(Number(slider.max), Math.max(Number(slider.min), Math.round(size)));
+  settings.brushSizes[state.isSketch ? "sketch" : "labels"] = clamped;
+  slider.value = String(clamped);
+  el("brush-size-value").textContent = String(clamped);
+  saveSettings();
+}
+
+function setTip(tip) {
+  settings.tip = tip;
+  saveSettings();
+  for (const button of document.querySelectorAll(".tip")) {
+    button.setAttribute("aria-pressed", String(button.dataset.tip === tip));
+  }
+}
+
+function selectLabel(id) {
+  state.label = id;
+  settings.labels[state.model.id] = id;
+  saveSettings();
+  state.markPalette(id);
+  // Choosing or picking a label means painting with it, unless the fill bucket is what the person is using.
+  if (settings.tool !== "fill") setTool("brush");
+}
+
+// ---------- styles ----------
+
+function randomSeed() {
+  return crypto.getRandomValues(new Uint32Array(1))[0] % 2147483647;
+}
+
+/** A seed's swatch: two hues derived from the seed, so each random style has a recognisable chip. */
+function seedGradient(seed) {
+  const hue = seed % 360;
+  return `linear-gradient(135deg, hsl(${hue} 60% 55%), hsl(${(hue + 140) % 360} 55% 35%))`;
+}
+
+/** A preset's thumbnail, or a swatch derived from its id when the card has no thumbnail. */
+function presetBackground(preset) {
+  if (preset.thumbnail_url) return `center / cover no-repeat url("${preset.thumbnail_url}")`;
+  const hash = [...preset.id].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) >>> 0, 7);
+  return seedGradient(hash);
+}
+
+function setStyle(style) {
+  settings.styles[state.model.id] = style;
+  saveSettings();
+  showStyle();
+  connection.setConfig(renderSettings());
+  requestRender({ final: true });
+}
+
+function renderStylePanel() {
+  const styled = hasStyles();
+  el("style-note").hidden = styled;
+  for (const part of [".current-style", ".style-presets", ".style-actions"]) {
+    document.querySelector(part).hidden = !styled;
+  }
+  const container = el("style-presets");
+  container.replaceChildren();
+  if (!styled) return;
+  for (const preset of state.model.style_presets ?? []) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "style-preset";
+    button.dataset.testid = `style-preset-${preset.id}`;
+    button.dataset.presetId = preset.id;
+    button.title = preset.name;
+    const image = document.createElement("span");
+    image.className = "style-preset-thumb";
+    image.style.background = presetBackground(preset);
+    const name = document.createElement("span");
+    name.textContent = preset.name;
+    button.append(image, name);
+    button.addEventListener("click", () => setStyle({ kind: "preset", id: preset.id }));
+    container.append(button);
+  }
+  showStyle();
+}
+
+function showStyle() {
+  if (!hasStyles()) return;
+  const style = currentStyle();
+  const thumb = el("current-style-thumb");
+  let name;
+  if (style.kind === "preset") {
+    const preset = state.model.style_presets.find((p) => p.id === style.id);
+    name = preset.name;
+    thumb.style.background = presetBackground(preset);
+  } else if (style.kind === "code") {
+    name = style.name || "Your image";
+    thumb.style.background = `center / cover no-repeat url("${style.thumbnail}")`;
+  } else {
+    name = `Random #${style.seed}`;
+    thumb.style.background = seedGradient(style.seed);
+  }
+  el("current-style-name").textContent = name;
+  el("current-style-name").parentElement.title = name;
+  for (const button of el("style-presets").children) {
+    button.setAttribute("aria-pressed", String(style.kind === "preset" && button.dataset.presetId === style.id));
+  }
+}
+
+async function useStyleImage(file) {
+  const model = state.model;
+  const [code, thumbnail] = await Promise.all([api.styleCode(model.id, file), thumbnailUrl(file)]);
+  if (state.model !== model) return;
+  setStyle({ kind: "code", code, thumbnail, name: file.name });
+}
+
+// ---------- models ----------
+
+/** A model the server could load (the server reports "ready"; a failed one has only an id and an error). */
+const isUsable = (model) => model.state !== "failed" && Boolean(model.kind);
+
+function paintableModels() {
+  return state.catalogue.models.filter((m) => isUsable(m) && PAINTABLE_KINDS.has(m.kind) && m.input_kind !== "photo");
+}
+
+function segmenterFor(labelSet) {
+  return state.catalogue.models.find((m) => isUsable(m) && m.kind === "segmenter" && m.label_set?.name === labelSet.name);
+}
+
+function selectModel(id) {
+  const model = paintableModels().find((m) => m.id === id);
+  if (!model) return;
+  state.stroke = null;
+  state.model = model;
+  state.isSketch = model.input_kind === "sketch";
+  state.labelSet = state.isSketch ? SKETCH_LABEL_SET : model.label_set;
+  settings.model = model.id;
+  saveSettings();
+  el("model-select").value = model.id;
+
+  const saved = store.loadDrawing(model.id, model.size);
+  surface.reset(model.size, state.labelSet, eraseValue(), saved);
+  history.clear();
+  updateHistoryButtons();
+
+  const classIds = state.labelSet.classes.map((c) => c.id);
+  const savedLabel = settings.labels[model.id];
+  const firstPaint = classIds.find((c) => c !== state.labelSet.background_id) ?? classIds[0];
+  state.label = classIds.includes(savedLabel) ? savedLabel : firstPaint;
+
+  el("palette-section").hidden = state.isSketch;
+  if (!state.isSketch) {
+    state.markPalette = renderPalette(el("palette"), state.labelSet, selectLabel);
+    state.markPalette(state.label);
+  }
+  el("tool-fill").hidden = state.isSketch;
+  el("tool-eyedropper").hidden = state.isSketch;
+  el("tool-brush").querySelector("use").setAttribute("href", state.isSketch ? "#icon-pencil" : "#icon-brush");
+  el("tool-brush").querySelector(".tool-name").textContent = state.isSketch ? "Pencil" : "Brush";
+  el("tool-brush").title = state.isSketch ? "Pencil (B)" : "Brush (B)";
+  el("canvas-title").textContent = state.isSketch ? "Sketch" : "Labels";
+  el("upload-labels-button").title = state.isSketch ? "Open a sketch (black lines on white)" : "Open a label map";
+  el("canvas-hint").textContent = state.isSketch
+    ? "Draw black lines on the white page; the picture follows as you draw."
+    : "Paint with the labels on the right; the picture follows as you draw.";
+  el("model-title").textContent = model.title;
+  el("model-description").textContent = model.description;
+  el("model-note").textContent = `${model.size}×${model.size}`;
+
+  setBrushSize(brushSize() ?? DEFAULT_BRUSH[state.isSketch ? "sketch" : "labels"]);
+  showTool();
+  renderStylePanel();
+  clearResult("Rendering…");
+  connection.setConfig(renderSettings());
+  requestRender({ final: true });
+}
+
+function fillModelSelects() {
+  const select = el("model-select");
+  select.replaceChildren();
+  for (const model of paintableModels()) select.append(new Option(model.title, model.id));
+  for (const model of state.catalogue.models.filter((m) => !isUsable(m))) {
+    const option = new Option(`${model.title ?? model.id} (failed to load)`, model.id);
+    option.disabled = true;
+    option.title = model.error ?? "";
+    select.append(option);
+  }
+  const filter = el("filter-select");
+  filter.replaceChildren(new Option("None", ""));
+  for (const id of state.catalogue.filters ?? []) {
+    const card = state.catalogue.models.find((m) => m.id === id);
+    filter.append(new Option(card?.title ?? id, id));
+  }
+  if (!(state.catalogue.filters ?? []).includes(settings.filter)) settings.filter = "";
+  filter.value = settings.filter;
+}
+
+async function loadCatalogue() {
+  try {
+    state.catalogue = await api.models();
+  } catch (error) {
+    showEmpty("The server did not give the list of models.", [error.message]);
+    return;
+  }
+  const paintable = paintableModels();
+  if (!paintable.length) {
+    const failed = state.catalogue.models
+      .filter((m) => !isUsable(m))
+      .map((m) => `${m.title || m.id}: ${m.error || "failed to load"}`);
+    showEmpty(
+      "The server has no label or sketch model loaded. Put trained weights in the weights folder and restart the server.",
+      failed,
+    );
+    return;
+  }
+  el("empty-state").hidden = true;
+  el("workspace").hidden = false;
+  fillModelSelects();
+  if (connection.stopped) connection.start();
+  const preferred = [settings.model, state.catalogue.default_model, paintable[0].id];
+  selectModel(preferred.find((id) => paintable.some((m) => m.id === id)));
+  document.body.dataset.ready = "true";
+}
+
+// ---------- files ----------
+
+function saveBlob(blob, filename) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+async function startFromPhoto(file) {
+  const model = state.model;
+  const photo = await squarePhoto(file);
+  let indices;
+  if (state.isSketch) {
+    indices = rgbaToSketch(await imageToRgba(await api.sketch(photo), model.size, { smooth: true }));
+  } else {
+    const segmenter = segmenterFor(state.labelSet);
+    if (!segmenter) throw new Error(`The server has no segmenter for the "${state.labelSet.name}" labels, so a photo cannot become a label map for this model.`);
+    // The segmenter answers with a palette PNG in the label set's colours; map them back to ids.
+    indices = rgbaToIndices(await imageToRgba(await api.segment(photo, segmenter.id), model.size), state.labelSet);
+  }
+  if (state.model === model) replaceDrawing(indices);
+}
+
+async function openDrawing(file) {
+  const rgba = await imageToRgba(file, state.model.size);
+  replaceDrawing(state.isSketch ? rgbaToSketch(rgba) : labelMapToIndices(rgba, state.labelSet));
+}
+
+/** File inputs: run the action on the chosen file, then reset so choosing the same file again works. */
+function onFile(inputId, action) {
+  const input = el(inputId);
+  input.addEventListener("change", async () => {
+    const file = input.files?.[0];
+    input.value = "";
+    if (!file || !state.model) return;
+    const label = input.closest(".file-button");
+    label?.classList.add("busy");
+    await attempt(() => action(file));
+    label?.classList.remove("busy");
+  });
+}
+
+// ---------- wiring ----------
+
+function isTyping(target) {
+  return target instanceof Element && target.closest("input:not([type=range]):not([type=file]), select, textarea, dialog");
+}
+
+function bindControls() {
+  for (const button of document.querySelectorAll(".tool[data-tool]")) {
+    button.addEventListener("click", () => setTool(button.dataset.tool));
+  }
+  for (const button of document.querySelectorAll(".tip")) {
+    button.addEventListener("click", () => setTip(button.dataset.tip));
+  }
+  el("brush-size").addEventListener("input", (event) => setBrushSize(Number(event.target.value)));
+  el("undo").addEventListener("click", () => stepHistory("undo"));
+  el("redo").addEventListener("click", () => stepHistory("redo"));
+  el("clear").addEventListener("click", clearDrawing);
+  el("model-select").addEventListener("change", (event) => selectModel(event.target.value));
+  el("filter-select").addEventListener("change", (event) => {
+    settings.filter = event.target.value;
+    saveSettings();
+    connection.setConfig(renderSettings());
+    requestRender({ final: true });
+  });
+  el("random-style").addEventListener("click", () => setStyle({ kind: "seed", seed: randomSeed() }));
+  el("render").addEventListener("click", () => state.model && renderOverHttp());
+  el("download-output").addEventListener("click", () => {
+    if (!state.result) showError("There is no picture to download yet: paint something first.");
+    else saveBlob(state.result, `${state.model.id}-picture.png`);
+  });
+  el("download-labels").addEventListener("click", () =>
+    attempt(async () => saveBlob(await surface.toColourPng(), `${state.model.id}-${state.isSketch ? "sketch" : "labels"}.png`)),
+  );
+  onFile("upload-photo", startFromPhoto);
+  onFile("upload-labels", openDrawing);
+  onFile("style-upload", useStyleImage);
+  el("error-close").addEventListener("click", hideError);
+  el("retry-models").addEventListener("click", loadCatalogue);
+
+  const dialog = el("settings-dialog");
+  el("open-settings").addEventListener("click", () => {
+    el("api-key").value = settings.apiKey;
+    dialog.showModal();
+  });
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue !== "save") return;
+    settings.apiKey = el("api-key").value.trim();
+    saveSettings();
+    connection.restart();
+    if (!state.model) loadCatalogue();
+  });
+
+  window.addEventListener("keydown", (event) => {
+    if (isTyping(event.target)) return;
+    const key = event.key.toLowerCase();
+    const command = event.ctrlKey || event.metaKey;
+    if (command && key === "z") {
+      event.preventDefault();
+      stepHistory(event.shiftKey ? "redo" : "undo");
+    } else if (command && key === "y") {
+      event.preventDefault();
+      stepHistory("redo");
+    } else if (!command && !event.altKey && state.model) {
+      const size = brushSize();
+      const step = Math.max(1, Math.round(size * 0.15));
+      if (TOOL_KEYS[key]) setTool(TOOL_KEYS[key]);
+      else if (event.key === "[") setBrushSize(size - step);
+      else if (event.key === "]") setBrushSize(size + step);
+    }
+  });
+}
+
+bindControls();
+setTip(settings.tip);
+loadCatalogue();

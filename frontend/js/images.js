@@ -1,0 +1,55 @@
+// Decoding and resampling of images the person uploads or the server returns (browser only).
+
+const NOT_AN_IMAGE = "That file is not an image the browser can read (use PNG or JPEG).";
+
+async function decode(source) {
+  try {
+    return await createImageBitmap(source);
+  } catch {
+    throw new Error(NOT_AN_IMAGE);
+  }
+}
+
+/** Draw the centre square of `bitmap` onto a new side×side canvas. */
+function centreSquare(bitmap, side, smooth) {
+  const crop = Math.min(bitmap.width, bitmap.height);
+  const canvas = new OffscreenCanvas(side, side);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.imageSmoothingEnabled = smooth;
+  context.imageSmoothingQuality = "high";
+  context.drawImage(bitmap, (bitmap.width - crop) / 2, (bitmap.height - crop) / 2, crop, crop, 0, 0, side, side);
+  return { canvas, context };
+}
+
+/**
+ * RGBA pixels of an image resampled to size×size (non-square images are cropped to their centre).
+ * Label maps must be resampled without smoothing, or edges would blend into colours that are no label.
+ */
+export async function imageToRgba(source, size, { smooth = false } = {}) {
+  const bitmap = await decode(source);
+  const { context } = centreSquare(bitmap, size, smooth);
+  bitmap.close();
+  return context.getImageData(0, 0, size, size).data;
+}
+
+/** A photo cropped to a square and capped in size, so uploads stay small and match the square canvas. */
+export async function squarePhoto(file, maxSide = 1024) {
+  const bitmap = await decode(file);
+  const { canvas } = centreSquare(bitmap, Math.min(bitmap.width, bitmap.height, maxSide), true);
+  bitmap.close();
+  return canvas.convertToBlob({ type: "image/png" });
+}
+
+/** A small data: URL preview, small enough to keep in localStorage with the settings. */
+export async function thumbnailUrl(file, side = 96) {
+  const bitmap = await decode(file);
+  const { canvas } = centreSquare(bitmap, side, true);
+  bitmap.close();
+  const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.85 });
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(new Error("Could not read the style image."));
+    reader.readAsDataURL(blob);
+  });
+}

@@ -1,0 +1,100 @@
+"""Command line: python -m model_training {train,evaluate,export,pseudo-label,fixtures} ..."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+FAMILIES = ("spade", "pix2pix", "cyclegan", "segmenter")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from model_training.config import load_config
+
+    config = load_config(args.config, args.overrides)
+    if config.family != args.family:
+        raise SystemExit(f"{args.config} is a {config.family} config, not {args.family}")
+    module = importlib.import_module(f"model_training.train_{args.family}")
+    path = module.train(config, resume=args.resume)
+    print(f"checkpoint: {path}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from model_training.evaluate import evaluate
+
+    evaluate(args.run, Path(args.out) if args.out else None, args.segmenter, args.limit)
+
+
+def _export(args: argparse.Namespace) -> None:
+    from model_training.export import export
+
+    export(args.run, Path(args.weights), metrics_path=Path(args.metrics) if args.metrics else None,
+           command=args.command)
+
+
+def _pseudo_label(args: argparse.Namespace) -> None:
+    from model_training.pseudo_label import pseudo_label
+
+    pseudo_label(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size, args.min_confidence)
+
+
+def _fixtures(args: argparse.Namespace) -> None:
+    from model_training.data.fixtures import write_fixtures
+
+    write_fixtures(Path(args.out))
+    print(f"fixtures written to {args.out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m model_training",
+                                     description="Train, evaluate and export the painter's models.")
+    commands = parser.add_subparsers(dest="command_name", required=True)
+
+    train = commands.add_parser("train", help="train a model family from a config file")
+    train.add_argument("family", choices=FAMILIES)
+    train.add_argument("--config", required=True, help="TOML config (see model_training/configs/)")
+    train.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    train.add_argument("overrides", nargs="*", metavar="section.key=value", help="e.g. run.max_steps=100")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="measure a trained run, write JSON metrics")
+    evaluate.add_argument("run", help="run folder (holds checkpoint.pt and config.toml)")
+    evaluate.add_argument("--segmenter", help="segmenter run folder, for the FCN-score of label->photo models")
+    evaluate.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
+    evaluate.add_argument("--out", help="JSON output (default: RUN/metrics.json)")
+    evaluate.set_defaults(handler=_evaluate)
+
+    export = commands.add_parser("export", help="export a run's generator to ONNX with its model card")
+    export.add_argument("run", help="run folder")
+    export.add_argument("--weights", default="weights", help="output folder (default: weights)")
+    export.add_argument("--metrics", help="metrics JSON from evaluate (default: RUN/metrics.json if present)")
+    export.add_argument("--command", default=None, help="the training command to record in the card")
+    export.set_defaults(handler=_export)
+
+    pseudo = commands.add_parser("pseudo-label", help="label photo folders with a trained segmenter")
+    pseudo.add_argument("segmenter", help="segmenter run folder")
+    pseudo.add_argument("photos", nargs="+", help="photo folders")
+    pseudo.add_argument("--out", required=True, help="output root (images/ + labels/)")
+    pseudo.add_argument("--size", type=int, default=256)
+    pseudo.add_argument("--min-confidence", type=float, default=0.0,
+                        help="pixels whose top class probability is lower become the ignore label")
+    pseudo.set_defaults(handler=_pseudo_label)
+
+    fixtures = commands.add_parser("fixtures", help="write the tiny synthetic datasets the tests use")
+    fixtures.add_argument("out")
+    fixtures.set_defaults(handler=_fixtures)
+
+    # Overrides may stand anywhere after the family; argparse only takes one run of positionals.
+    args, extra = parser.parse_known_args(argv)
+    stray = [a for a in extra if a.startswith("-") or "=" not in a]
+    if stray or (extra and args.command_name != "train"):
+        parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

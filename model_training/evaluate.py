@@ -1,0 +1,195 @@
+"""Measure a trained run on held-out data and write `metrics.json` + an `evaluation.png` sample sheet.
+
+- segmenter: pixel accuracy, mean class accuracy and mIoU on validation (ignore label excluded).
+- labels -> photo (SPADE, pix2pix): the FCN-score of the pix2pix paper, i.e. the segmenter's accuracy on
+  images generated from validation label maps, next to the same segmenter on the real photos (oracle).
+  SPADE also reports style control: output diversity across random codes, and how far a style image
+  pulls the output's colour statistics toward it.
+- sketch -> photo: L1 and PSNR against the real photos.
+- CycleGAN: cycle-reconstruction L1 both ways, and colour-statistics distance to the target domain.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from model_training import runtime as rt
+from model_training.checkpoints import load_run
+from model_training.datasets import build_dataset, label_set_of
+from model_training.labelsets import colourise, num_classes
+from model_training.models.spade import one_hot
+
+BATCH = 8
+
+
+class Confusion:
+    """Accumulates a confusion matrix over the classes, skipping every other id (ignore label)."""
+
+    def __init__(self, classes: int):
+        self.classes = classes
+        self.matrix = np.zeros((classes, classes), np.int64)
+
+    def add(self, truth: torch.Tensor, predicted: torch.Tensor) -> None:
+        t, p = truth.flatten().numpy(), predicted.flatten().numpy()
+        valid = (t >= 0) & (t < self.classes)
+        self.matrix += np.bincount(t[valid] * self.classes + p[valid], minlength=self.classes ** 2).reshape(
+            self.classes, self.classes)
+
+    def scores(self) -> dict:
+        m = self.matrix.astype(np.float64)
+        present = m.sum(1) > 0
+        class_acc = np.diag(m)[present] / m.sum(1)[present]
+        union = m.sum(0) + m.sum(1) - np.diag(m)
+        iou = np.diag(m)[present] / union[present]
+        return {"pixel_accuracy": round(float(np.diag(m).sum() / m.sum()), 4),
+                "mean_class_accuracy": round(float(class_acc.mean()), 4),
+                "miou": round(float(iou.mean()), 4)}
+
+
+def _batches(dataset, limit: int | None):
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    for start in range(0, n, BATCH):
+        yield rt.collate([dataset[i] for i in range(start, min(n, start + BATCH))])
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = F.mse_loss((a + 1) / 2, (b + 1) / 2).item()
+    return 10 * float(np.log10(1.0 / max(mse, 1e-10)))
+
+
+def colour_stats(images: torch.Tensor) -> torch.Tensor:
+    """Per-image mean and std of each RGB channel: the coarse 'look' a style sets."""
+    return torch.cat([images.mean(dim=(2, 3)), images.std(dim=(2, 3))], 1)
+
+
+def _labels_rgb(labels: torch.Tensor, label_set) -> torch.Tensor:
+    return torch.from_numpy(colourise(labels[0].numpy(), label_set)).permute(2, 0, 1).float() / 127.5 - 1
+
+
+@torch.no_grad()
+def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | None = None,
+             limit: int | None = None) -> dict:
+    run_dir = Path(run_dir)
+    config, modules, counters = load_run(run_dir)
+    torch.set_num_threads(config.run.threads or torch.get_num_threads())
+    val_set = build_dataset(config, train=False)
+    rows: list[list[torch.Tensor]] = []
+    metrics: dict = {"family": config.family, "images": min(limit or len(val_set), len(val_set)),
+                     "size": config.data.load_size, "step": counters["step"]}
+
+    if config.family == "segmenter":
+        label_set = label_set_of(config)
+        confusion = Confusion(num_classes(label_set))
+        for batch in _batches(val_set, limit):
+            predicted = modules["model"](batch["image"]).argmax(1, keepdim=True)
+            confusion.add(batch["labels"], predicted)
+            rows += [[img, _labels_rgb(p, label_set), _labels_rgb(t, label_set)]
+                     for img, p, t in zip(batch["image"], predicted, batch["labels"])]
+        metrics["validation"] = confusion.scores()
+
+    elif config.family in ("spade", "pix2pix") and config.export.input_kind == "labels":
+        label_set = label_set_of(config)
+        classes = num_classes(label_set)
+        segmenter = _load_segmenter(segmenter_run, label_set.name)
+        oracle, generated, own_style = Confusion(classes), Confusion(classes), Confusion(classes)
+        l1, diversity, toward, away = [], [], [], []
+        seed = torch.Generator().manual_seed(0)
+        for batch in _batches(val_set, limit):
+            segmap = one_hot(batch["labels"], classes)
+            real = batch["image"]
+            if config.family == "spade":
+                g, enc = modules["generator"], modules["encoder"]
+                z_dim = config.model.z_dim
+                fake = g(segmap, torch.randn(len(real), z_dim, generator=seed))
+                other = g(segmap, torch.randn(len(real), z_dim, generator=seed))
+                own = g(segmap, enc(real)[0])
+                # A style photo from another scene: does the output's look move toward it?
+                style_photo = real.roll(1, 0)
+                styled = g(segmap, enc(style_photo)[0])
+                target = colour_stats(style_photo)
+                toward.append((colour_stats(styled) - target).abs().mean(1))
+                away.append((colour_stats(fake) - target).abs().mean(1))
+                diversity.append((fake - other).abs().mean(dim=(1, 2, 3)))
+                l1.append((own - real).abs().mean(dim=(1, 2, 3)))
+                if segmenter is not None:
+                    own_style.add(batch["labels"], segmenter(own).argmax(1, keepdim=True))
+                rows += [[_labels_rgb(t, label_set), f, o, r] for t, f, o, r in zip(batch["labels"], fake, own, real)]
+            else:
+                fake = modules["generator"](segmap)
+                l1.append((fake - real).abs().mean(dim=(1, 2, 3)))
+                rows += [[_labels_rgb(t, label_set), f, r] for t, f, r in zip(batch["labels"], fake, real)]
+            if segmenter is not None:
+                generated.add(batch["labels"], segmenter(fake).argmax(1, keepdim=True))
+                oracle.add(batch["labels"], segmenter(real).argmax(1, keepdim=True))
+        if segmenter is not None:
+            fcn = {"generated": generated.scores(), "real_photos_oracle": oracle.scores()}
+            if config.family == "spade":
+                fcn["generated"]["style"] = "random codes"
+                fcn["generated_own_style"] = own_style.scores()
+            fcn["generated_over_oracle_pixel_accuracy"] = round(
+                fcn["generated"]["pixel_accuracy"] / fcn["real_photos_oracle"]["pixel_accuracy"], 3)
+            metrics["fcn_score"] = fcn
+            metrics["segmenter"] = str(segmenter_run)
+        key = "l1_with_own_style" if config.family == "spade" else "l1"
+        metrics[key] = round(float(torch.cat(l1).mean()), 4)
+        if config.family == "spade":
+            metrics["style"] = {
+                "diversity_l1_between_random_codes": round(float(torch.cat(diversity).mean()), 4),
+                "colour_stats_distance_to_style_photo_with_it": round(float(torch.cat(toward).mean()), 4),
+                "colour_stats_distance_to_style_photo_without_it": round(float(torch.cat(away).mean()), 4),
+            }
+
+    elif config.family == "pix2pix":
+        l1, scores = [], []
+        for batch in _batches(val_set, limit):
+            fake = modules["generator"](batch["sketch"])
+            l1.append((fake - batch["image"]).abs().mean(dim=(1, 2, 3)))
+            scores += [psnr(f, r) for f, r in zip(fake, batch["image"])]
+            rows += [[s, f, r] for s, f, r in zip(batch["sketch"], fake, batch["image"])]
+        metrics["l1"] = round(float(torch.cat(l1).mean()), 4)
+        metrics["psnr_db"] = round(float(np.mean(scores)), 2)
+
+    elif config.family == "cyclegan":
+        g_ab, g_ba = modules["G_AB"], modules["G_BA"]
+        cycle_a, cycle_b, before, after = [], [], [], []
+        for batch in _batches(val_set, limit):
+            a, b = batch["A"], batch["B"]
+            fake_b = g_ab(a)
+            cycle_a.append((g_ba(fake_b) - a).abs().mean(dim=(1, 2, 3)))
+            cycle_b.append((g_ab(g_ba(b)) - b).abs().mean(dim=(1, 2, 3)))
+            domain_b = colour_stats(b).mean(0, keepdim=True)
+            before.append((colour_stats(a) - domain_b).abs().mean(1))
+            after.append((colour_stats(fake_b) - domain_b).abs().mean(1))
+            rows += [[x, y, z] for x, y, z in zip(a, fake_b, g_ba(fake_b))]
+        metrics["cycle_l1_a_b_a"] = round(float(torch.cat(cycle_a).mean()), 4)
+        metrics["cycle_l1_b_a_b"] = round(float(torch.cat(cycle_b).mean()), 4)
+        metrics["colour_stats_distance_to_domain_b"] = {
+            "input": round(float(torch.cat(before).mean()), 4),
+            "translated": round(float(torch.cat(after).mean()), 4),
+        }
+    else:
+        raise ValueError(f"cannot evaluate family {config.family!r}")
+
+    metrics["command"] = "python -m model_training " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["evaluate"] \
+        else f"python -m model_training evaluate {run_dir}"
+    out = out or run_dir / "metrics.json"
+    out.write_text(json.dumps(metrics, indent=2) + "\n")
+    rt.save_sheet(rows[:6], run_dir / "evaluation.png")
+    print(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def _load_segmenter(segmenter_run: str | None, label_set_name: str):
+    if segmenter_run is None:
+        return None
+    config, modules, _ = load_run(segmenter_run)
+    if config.family != "segmenter" or config.data.label_set != label_set_name:
+        raise ValueError(f"{segmenter_run} is not a segmenter for the label set {label_set_name!r}")
+    return modules["model"]

@@ -1,0 +1,218 @@
+"""Export a trained run to `weights/<id>.onnx` + `weights/<id>.json` (the model card).
+
+The graphs follow docs/ARCHITECTURE.md: label maps go in as int64 class indices and are one-hot encoded
+inside the graph; images are float32 NCHW in [-1, 1]. Every export is checked against PyTorch in
+onnxruntime and fails loudly when they disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from backend.cards import DataSource, ModelCard, StyleEncoder, StylePreset, Training, write_card
+from model_training.checkpoints import load_run
+from model_training.config import TrainConfig
+from model_training.datasets import label_set_of
+from model_training.labelsets import num_classes
+from model_training.models.spade import one_hot
+from model_training.profile import count_gmacs, count_params
+
+PARITY_TOLERANCE = 1e-3
+OPSET = 17
+
+
+class LabelsToImage(nn.Module):
+    """int64 label indices [N, 1, H, W] (+ style code) -> image: one-hot inside the graph."""
+
+    def __init__(self, generator: nn.Module, classes: int, with_style: bool):
+        super().__init__()
+        self.generator, self.classes, self.with_style = generator, classes, with_style
+
+    def forward(self, labels: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        segmap = one_hot(labels, self.classes)
+        return self.generator(segmap, style) if self.with_style else self.generator(segmap)
+
+
+class ImageToLabels(nn.Module):
+    """Segmenter logits -> int64 class indices [N, 1, H, W]."""
+
+    def __init__(self, segmenter: nn.Module):
+        super().__init__()
+        self.segmenter = segmenter
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.segmenter(image).argmax(1, keepdim=True)
+
+
+def strip_spectral_norm(module: nn.Module) -> nn.Module:
+    """Fold spectral normalisation into plain weights, so the graph does not redo the power iteration."""
+    for child in module.modules():
+        if hasattr(child, "weight_orig"):
+            torch.nn.utils.remove_spectral_norm(child)
+    return module
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_graph(module: nn.Module, inputs: dict[str, torch.Tensor], outputs: list[str], path: Path) -> None:
+    """torch -> ONNX with dynamic batch/height/width, then onnxruntime parity on fresh random inputs."""
+    import onnxruntime as ort
+
+    module.eval()
+    dynamic = {name: ({0: "batch", 2: "height", 3: "width"} if t.dim() == 4 else {0: "batch"})
+               for name, t in inputs.items()}
+    dynamic |= {name: ({0: "batch", 2: "height", 3: "width"}) for name in outputs}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
+                          output_names=outputs, dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+    check_parity(module, path, inputs)
+
+
+def check_parity(module: nn.Module, path: Path, examples: dict[str, torch.Tensor]) -> float:
+    """Run torch and onnxruntime on two random batches (one at another size); raise if they differ."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for scale in (1, 2):
+        feeds = {}
+        for name, t in examples.items():
+            shape = list(t.shape)
+            if t.dim() == 4:
+                shape[2], shape[3] = shape[2] // scale, shape[3] // scale
+            if t.dtype == torch.int64:
+                feeds[name] = torch.randint(0, int(t.max()) + 1, shape)
+            else:
+                feeds[name] = torch.randn(shape).clamp(-1, 1) if t.dim() == 4 else torch.randn(shape)
+        with torch.no_grad():
+            expected = module(*feeds.values())
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        got = session.run(None, {k: v.numpy() for k, v in feeds.items()})
+        for e, g in zip(expected, got):
+            if e.dtype == torch.int64:  # class indices: near-ties may flip, anything more is a bug
+                agreement = float((e.numpy() == g).mean())
+                if agreement < 0.999:
+                    raise RuntimeError(f"{path.name}: onnxruntime labels agree with torch on only {agreement:.4f}")
+            else:
+                worst = max(worst, float(np.abs(e.numpy() - g).max()))
+    if worst > PARITY_TOLERANCE:
+        raise RuntimeError(f"{path.name}: onnxruntime differs from torch by {worst:.2e} > {PARITY_TOLERANCE}")
+    return worst
+
+
+def _style_presets(config: TrainConfig, encoder: nn.Module, weights: Path) -> list[StylePreset]:
+    """Style codes (encoder mu) of the chosen photos, with 96x96 thumbnails beside the weights."""
+    presets = []
+    size = config.export.size
+    for preset in config.export.presets:
+        photo = Image.open(preset["photo"]).convert("RGB")
+        side = min(photo.size)
+        square = photo.crop(((photo.width - side) // 2, (photo.height - side) // 2,
+                             (photo.width + side) // 2, (photo.height + side) // 2))
+        tensor = torch.from_numpy(np.asarray(square.resize((size, size), Image.Resampling.BICUBIC),
+                                             np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+        with torch.no_grad():
+            mu, _ = encoder(tensor)
+        thumbnail = Path("styles") / config.export.id / f"{preset['id']}.jpg"
+        (weights / thumbnail).parent.mkdir(parents=True, exist_ok=True)
+        square.resize((96, 96), Image.Resampling.LANCZOS).save(weights / thumbnail, quality=88)
+        presets.append(StylePreset(id=preset["id"], name=preset["name"], thumbnail=thumbnail.as_posix(),
+                                   code=[round(float(v), 5) for v in mu[0]]))
+    return presets
+
+
+def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None, command: str | None = None) -> Path:
+    run_dir = Path(run_dir)
+    config, modules, counters = load_run(run_dir)
+    e = config.export
+    size = e.size
+    weights.mkdir(parents=True, exist_ok=True)
+    onnx_path = weights / f"{e.id}.onnx"
+    label_set = label_set_of(config) if config.data.label_set else None
+    style_encoder, presets = None, []
+
+    if config.family == "spade":
+        generator = strip_spectral_norm(modules["generator"]).eval()
+        encoder = strip_spectral_norm(modules["encoder"]).eval()
+        z_dim = config.model.z_dim
+        graph = LabelsToImage(generator, num_classes(label_set), with_style=True)
+        inputs = {"labels": torch.randint(0, num_classes(label_set), (1, 1, size, size)), "style": torch.randn(1, z_dim)}
+        export_graph(graph, inputs, ["image"], onnx_path)
+        encoder_path = weights / f"{e.id}.style-encoder.onnx"
+        export_graph(encoder, {"image": torch.zeros(1, 3, size, size)}, ["mu", "logvar"], encoder_path)
+        style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=sha256(encoder_path), z_dim=z_dim)
+        presets = _style_presets(config, encoder, weights)
+        measured = graph
+    elif config.family == "pix2pix" and e.input_kind == "labels":
+        generator = modules["generator"].eval()
+        graph = LabelsToImage(generator, num_classes(label_set), with_style=False)
+        inputs = {"labels": torch.randint(0, num_classes(label_set), (1, 1, size, size))}
+        export_graph(graph, inputs, ["image"], onnx_path)
+        measured = graph
+    elif config.family == "pix2pix":
+        graph = modules["generator"].eval()
+        inputs = {"sketch": torch.zeros(1, 1, size, size)}
+        export_graph(graph, inputs, ["image"], onnx_path)
+        measured = graph
+    elif config.family == "cyclegan":
+        graph = modules["G_AB"].eval()
+        inputs = {"photo": torch.zeros(1, 3, size, size)}
+        export_graph(graph, inputs, ["image"], onnx_path)
+        measured = graph
+    elif config.family == "segmenter":
+        graph = ImageToLabels(modules["model"].eval())
+        inputs = {"image": torch.zeros(1, 3, size, size)}
+        export_graph(graph, inputs, ["labels"], onnx_path)
+        measured = graph
+    else:
+        raise ValueError(f"cannot export family {config.family!r}")
+
+    metrics_path = metrics_path or (run_dir / "metrics.json")
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    samples = None
+    if (run_dir / "evaluation.png").exists():
+        samples = f"samples/{e.id}.png"
+        (weights / "samples").mkdir(exist_ok=True)
+        shutil.copy(run_dir / "evaluation.png", weights / samples)
+
+    card = ModelCard(
+        id=e.id, kind=config.family, title=e.title, description=e.description, input_kind=e.input_kind,
+        size=size, onnx=onnx_path.name, onnx_sha256=sha256(onnx_path), label_set=label_set,
+        style_encoder=style_encoder, style_presets=presets,
+        params=count_params(measured) + (count_params(modules["encoder"]) if config.family == "spade" else 0),
+        gmacs=round(count_gmacs(measured, *inputs.values()), 3),
+        training=Training(
+            data=[DataSource(**d) for d in e.data],
+            command=command or _training_commands(run_dir),
+            steps=counters["step"], images_seen=counters["images_seen"],
+            cpu_hours=round(counters.get("cpu_seconds", 0.0) / 3600, 2),
+            device=counters.get("device", "cpu"),
+        ),
+        metrics={k: v for k, v in metrics.items() if k != "command"},
+        evaluation_command=metrics.get("command"),
+        samples=samples,
+    )
+    card_path = weights / f"{e.id}.json"
+    write_card(card, card_path)
+    print(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB, {card.gmacs} GMACs) and {card_path}")
+    return card_path
+
+
+def _training_commands(run_dir: Path) -> str:
+    log = run_dir / "commands.txt"
+    return " && ".join(log.read_text().split("\n")[:-1]) if log.exists() else "unknown"

@@ -1,0 +1,80 @@
+"""Train the segmenter (photo -> label map) with cross-entropy that skips the ignore label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from model_training import runtime as rt
+from model_training.config import TrainConfig
+from model_training.datasets import build_dataset, label_set_of
+from model_training.labelsets import colourise, num_classes
+from model_training.losses import segmentation_ce
+from model_training.models.segmenter import Segmenter
+
+
+def build_model(config: TrainConfig) -> Segmenter:
+    return Segmenter(num_classes(label_set_of(config)), config.model)
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    run = rt.setup(config)
+    label_set = label_set_of(config)
+    train_set = build_dataset(config, train=True)
+    val_set = build_dataset(config, train=False)
+
+    model = run.wrap(build_model(config))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.optim.lr_g, weight_decay=1e-4)
+    ckpt = rt.Checkpointer(config, run, {"model": model, "optimizer": optimizer})
+    counters = ckpt.resume() if resume else {"step": 0, "images_seen": 0}
+
+    batches = rt.StepBatches(train_set, config.run.batch_size, config.run.seed, run.rank, run.world_size)
+    loader = rt.batch_loader(train_set, batches, counters["step"], config.run.max_steps, config.run.num_workers)
+    val_batch = rt.collate([val_set[i] for i in range(min(4, len(val_set)))])
+    bar = rt.progress(config.run.max_steps, counters["step"], run.is_main)
+    with rt.interrupts_as_keyboard_interrupt():
+        try:
+            for batch in loader:
+                step = counters["step"]
+                # Cosine decay: the segmenter is a plain supervised model, no GAN balance to keep.
+                lr = config.optim.lr_g * 0.5 * (1 + torch.cos(torch.tensor(step / config.run.max_steps * torch.pi)))
+                for group in optimizer.param_groups:
+                    group["lr"] = float(lr)
+                images = batch["image"].to(run.device)
+                labels = batch["labels"].to(run.device)
+                model.train()
+                with run.autocast():
+                    loss = segmentation_ce(model(images), labels, label_set.ignore_id)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+
+                counters = {"step": step + 1, "images_seen": counters["images_seen"] + len(images) * run.world_size}
+                bar.update(1)
+                if step % config.run.log_every == 0:
+                    logged = rt.log_losses(config, run, step, {"ce": loss})
+                    bar.set_postfix(ce=f"{logged['ce']:.3f}", img_s=f"{rt.images_per_second(bar, config):.1f}")
+                if run.is_main and (step + 1) % config.run.sample_every == 0:
+                    save_samples(model, val_batch, label_set, run, Path(config.run.out_dir) / f"samples/{step + 1:06d}.png")
+                ckpt.maybe_save(counters)
+        except KeyboardInterrupt:
+            bar.write("interrupted: saving a checkpoint")
+        finally:
+            ckpt.save(counters)
+            bar.close()
+    return ckpt.path
+
+
+@torch.no_grad()
+def save_samples(model, batch: dict, label_set, run: rt.Runtime, path: Path) -> None:
+    """photo | predicted labels | true labels."""
+    model.eval()
+    predicted = model(batch["image"].to(run.device)).argmax(1, keepdim=True).cpu()
+
+    def as_image(labels: torch.Tensor) -> torch.Tensor:
+        rgb = torch.from_numpy(colourise(labels[0].numpy(), label_set)).permute(2, 0, 1).float()
+        return rgb / 127.5 - 1
+
+    rows = [[image, as_image(p), as_image(t)] for image, p, t in zip(batch["image"], predicted, batch["labels"])]
+    rt.save_sheet(rows, path)

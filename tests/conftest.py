@@ -1,0 +1,17 @@
+"""Shared fixtures. Keep generic: any suite may use them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.tiny_models import write_tiny_weights
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A weights folder with the tiny test models and cards (read-only: copy it to break things)."""
+    directory = tmp_path_factory.mktemp("tiny-weights")
+    write_tiny_weights(directory)
+    return directory

@@ -1,0 +1,380 @@
+"""The painter in a real browser (Debian chromium via Playwright) against the real server and tiny models."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.helpers.browser import (
+    canvas_colours, launch_chromium, mouse_stroke, output_digest, running_server, to_client,
+    wait_for_output_change, wait_for_settled_output, wait_ready,
+)
+from tests.helpers.tiny_models import PRESET_IDS, SKETCH_ID, SPADE_ID
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def server(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    log = tmp_path_factory.mktemp("browser-server") / "server.log"
+    with running_server(tiny_weights, log) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def catalogue(server: str) -> dict:
+    with urllib.request.urlopen(server + "/models") as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def landscape(catalogue: dict) -> dict:
+    return next(m for m in catalogue["models"] if m["id"] == SPADE_ID)["label_set"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: str):
+    """A fresh context (empty localStorage) on the painter, ready and with its first picture shown."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    context.set_default_timeout(15000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(server + "/")
+    wait_ready(tab)
+    wait_for_settled_output(tab)
+    yield tab
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def colour_of(label_set: dict, name: str) -> str:
+    return next(c["colour"] for c in label_set["classes"] if c["name"] == name)
+
+
+def palette_colours(label_set: dict) -> set[str]:
+    return {c["colour"] for c in label_set["classes"]}
+
+
+def set_brush_size(page, size: int) -> None:
+    page.get_by_test_id("brush-size").evaluate(
+        "(slider, size) => { slider.value = String(size); slider.dispatchEvent(new Event('input')); }", size)
+
+
+def select_label(page, name: str) -> None:
+    page.get_by_test_id(f"label-{name.replace(' ', '-')}").click()
+
+
+def test_palette_comes_from_models(page, landscape: dict):
+    swatches = page.locator(".swatch")
+    assert swatches.count() == len(landscape["classes"])
+    for label in landscape["classes"]:
+        swatch = page.get_by_test_id("label-" + label["name"].lower().replace(" ", "-"))
+        assert swatch.is_visible()
+        assert label["name"] in swatch.inner_text()
+    # Groups from the label set head the swatches.
+    headings = page.locator(".palette-group-name").all_inner_texts()
+    assert {h.lower() for h in headings} == {c["group"] for c in landscape["classes"]}
+    assert page.get_by_test_id("model-select").input_value() == SPADE_ID
+    assert "Live" in page.get_by_test_id("status").inner_text()
+
+
+def test_strokes_paint_exact_labels_then_change_the_output(page, landscape: dict):
+    before_output = output_digest(page)
+    size, before = canvas_colours(page)
+    assert set(before) == {colour_of(landscape, "sky")}, "a new drawing is all background"
+    select_label(page, "tree")
+    mouse_stroke(page, [(5, size * 0.7), (size * 0.5, size * 0.6), (size - 5, size * 0.8)])
+    _, after = canvas_colours(page)
+    counts = Counter(after)
+    assert counts[colour_of(landscape, "tree")] > size * 3
+    assert set(after) <= palette_colours(landscape), "no anti-aliased colours outside the palette"
+    wait_for_output_change(page, before_output)
+
+
+def test_undo_and_redo_restore_exact_pixels(page, landscape: dict):
+    size, blank = canvas_colours(page)
+    select_label(page, "water")
+    mouse_stroke(page, [(4, 4), (size - 4, size - 4)])
+    _, first = canvas_colours(page)
+    set_brush_size(page, 4)
+    select_label(page, "building")
+    mouse_stroke(page, [(size - 4, 4), (4, size - 4)])
+    _, second = canvas_colours(page)
+    assert blank != first != second
+
+    page.get_by_test_id("undo").click()
+    assert canvas_colours(page)[1] == first
+    page.get_by_test_id("undo").click()
+    assert canvas_colours(page)[1] == blank
+    assert page.get_by_test_id("undo").is_disabled()
+    page.get_by_test_id("redo").click()
+    assert canvas_colours(page)[1] == first
+    page.keyboard.press("Control+Shift+Z")
+    assert canvas_colours(page)[1] == second
+    page.keyboard.press("Control+Z")
+    assert canvas_colours(page)[1] == first
+    page.keyboard.press("Control+Y")
+    assert canvas_colours(page)[1] == second
+
+
+def test_fill_fills_only_the_enclosed_region(page, landscape: dict):
+    size, _ = canvas_colours(page)
+    select_label(page, "mountain")
+    set_brush_size(page, 6)
+    # A band across the whole canvas splits it into a top and a bottom region.
+    mouse_stroke(page, [(1, size // 2), (size + 10, size // 2)])
+    page.keyboard.press("f")
+    assert page.get_by_test_id("tool-fill").get_attribute("aria-pressed") == "true"
+    select_label(page, "water")
+    page.mouse.click(*to_client(page, size // 2, size - 3))
+    _, colours = canvas_colours(page)
+    top, bottom = colours[: size * 4], colours[-size * 4:]
+    assert set(top) == {colour_of(landscape, "sky")}
+    assert set(bottom) == {colour_of(landscape, "water")}
+    assert colour_of(landscape, "mountain") in colours
+    # The eyedropper picks the label under the pointer.
+    page.get_by_test_id("tool-eyedropper").click()
+    page.mouse.click(*to_client(page, size // 2, size // 2))
+    assert page.get_by_test_id("label-mountain").get_attribute("aria-pressed") == "true"
+
+
+def test_style_preset_and_random_style_change_the_output(page):
+    select_label(page, "grass")
+    page.get_by_test_id("tool-fill").click()
+    page.mouse.click(*to_client(page, 2, 2))
+    first = wait_for_settled_output(page)
+    page.get_by_test_id(f"style-preset-{PRESET_IDS[1]}").click()
+    second = wait_for_output_change(page, first)
+    assert page.get_by_test_id(f"style-preset-{PRESET_IDS[1]}").get_attribute("aria-pressed") == "true"
+    assert page.get_by_test_id("current-style").inner_text().endswith(PRESET_IDS[1].title())
+    page.get_by_test_id("random-style").click()
+    wait_for_output_change(page, second)
+    assert "Random" in page.get_by_test_id("current-style").inner_text()
+
+
+def test_photo_upload_fills_the_canvas_with_labels_and_is_undoable(page, landscape: dict):
+    _, blank = canvas_colours(page)
+    photo = Image.new("RGB", (120, 90))
+    photo.paste((40, 90, 200), (0, 0, 120, 45))
+    photo.paste((30, 140, 40), (0, 45, 120, 90))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="PNG")
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": buffer.getvalue()}])
+    page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+    _, colours = canvas_colours(page)
+    assert colours != blank
+    assert set(colours) <= palette_colours(landscape)
+    page.get_by_test_id("undo").click()
+    assert canvas_colours(page)[1] == blank
+
+
+def test_label_map_upload_and_downloads_are_pngs(page, landscape: dict, tmp_path: Path):
+    size, _ = canvas_colours(page)
+    label_map = Image.new("RGB", (size, size), colour_of(landscape, "sky"))
+    label_map.paste(colour_of(landscape, "grass"), (0, size // 2, size, size))
+    buffer = io.BytesIO()
+    label_map.save(buffer, format="PNG")
+    page.get_by_test_id("upload-labels").set_input_files(
+        files=[{"name": "labels.png", "mimeType": "image/png", "buffer": buffer.getvalue()}])
+    page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+    _, colours = canvas_colours(page)
+    assert Counter(colours) == {colour_of(landscape, "sky"): size * size // 2,
+                                colour_of(landscape, "grass"): size * size // 2}
+    wait_for_settled_output(page)
+
+    with page.expect_download() as download:
+        page.get_by_test_id("download-output").click()
+    picture = download.value.path().read_bytes()
+    assert picture.startswith(PNG_SIGNATURE)
+    assert Image.open(io.BytesIO(picture)).size == (size, size)
+
+    with page.expect_download() as download:
+        page.get_by_test_id("download-labels").click()
+    saved = download.value.path().read_bytes()
+    assert saved.startswith(PNG_SIGNATURE)
+    assert Image.open(io.BytesIO(saved)).convert("RGB").tobytes() == label_map.tobytes()
+
+
+def test_reload_keeps_the_drawing(page, landscape: dict):
+    size, _ = canvas_colours(page)
+    select_label(page, "road")
+    mouse_stroke(page, [(3, 3), (size - 3, size // 2)])
+    _, drawn = canvas_colours(page)
+    page.reload()
+    wait_ready(page)
+    assert canvas_colours(page)[1] == drawn
+    assert page.get_by_test_id("label-road").get_attribute("aria-pressed") == "true"
+
+
+def test_touch_paints_on_a_phone(browser, server: str, landscape: dict):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    try:
+        page.goto(server + "/")
+        wait_ready(page)
+        size, before = canvas_colours(page)
+        select_label(page, "tree")
+        page.get_by_test_id("label-canvas").scroll_into_view_if_needed()
+        cdp = context.new_cdp_session(page)
+        points = [to_client(page, x, size // 2) for x in range(4, size - 4, 4)]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+        for x, y in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+        _, after = canvas_colours(page)
+        row = after[(size // 2) * size: (size // 2 + 1) * size]
+        assert row.count(colour_of(landscape, "tree")) >= size - 12, "the whole swipe was painted"
+        assert set(after) <= palette_colours(landscape)
+        # Stacked on a phone: the picture sits below the canvas.
+        canvas_box = page.get_by_test_id("label-canvas").bounding_box()
+        output_box = page.locator("#result-frame").bounding_box()
+        assert output_box["y"] > canvas_box["y"] + canvas_box["height"]
+    finally:
+        context.close()
+
+
+def test_server_errors_are_shown_in_words(page):
+    page.route("**/translate", lambda route: route.fulfill(
+        status=422, content_type="application/json", body=json.dumps({"detail": "image: labels out of range"})))
+    page.get_by_test_id("render").click()
+    error = page.get_by_test_id("error")
+    error.wait_for(state="visible")
+    assert "labels out of range" in error.inner_text()
+
+    page.route("**/segment", lambda route: route.fulfill(status=500, body="Internal Server Error"))
+    photo = io.BytesIO()
+    Image.new("RGB", (32, 32), (90, 140, 200)).save(photo, format="PNG")
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": photo.getvalue()}])
+    page.wait_for_function("() => document.querySelector('[data-testid=error]').textContent.includes('(500)')")
+
+    # A file the browser cannot decode never reaches the server, and says why.
+    page.get_by_test_id("upload-labels").set_input_files(
+        files=[{"name": "not-an-image.png", "mimeType": "image/png", "buffer": b"not a picture"}])
+    page.wait_for_function("() => document.querySelector('[data-testid=error]').textContent.includes('not an image')")
+    assert page.get_by_test_id("undo").is_disabled(), "a failed upload leaves the drawing alone"
+
+
+def test_keyboard_shortcuts_switch_tools_and_brush_size(page):
+    slider = page.get_by_test_id("brush-size")
+    size = int(slider.input_value())
+    page.keyboard.press("]")
+    assert int(slider.input_value()) > size
+    page.keyboard.press("[")
+    page.keyboard.press("[")
+    assert int(slider.input_value()) < size
+    for key, tool in [("e", "eraser"), ("i", "eyedropper"), ("f", "fill"), ("b", "brush")]:
+        page.keyboard.press(key)
+        assert page.get_by_test_id(f"tool-{tool}").get_attribute("aria-pressed") == "true"
+
+
+def test_api_key_is_sent_once_set(page):
+    keys: list[str | None] = []
+
+    def record(route):
+        keys.append(route.request.headers.get("x-api-key"))
+        route.continue_()
+
+    page.route("**/translate", record)
+    page.get_by_test_id("settings").click()
+    page.get_by_test_id("api-key").fill("painter-key")
+    page.locator("#save-settings").click()
+    with page.expect_response("**/translate"):
+        page.get_by_test_id("render").click()
+    assert keys == ["painter-key"]
+    assert page.evaluate("() => JSON.parse(localStorage.getItem('gaugan-painter:settings')).apiKey") == "painter-key"
+
+
+def test_without_the_socket_pictures_come_over_http(browser, server: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    try:
+        page.route_web_socket("**/ws", lambda socket: socket.close())
+        page.goto(server + "/")
+        wait_ready(page)
+        page.wait_for_function("() => document.querySelector('[data-testid=status]').dataset.state === 'offline'")
+        assert "Render" in page.get_by_test_id("status").inner_text()
+        first = wait_for_settled_output(page)
+        select_label(page, "water")
+        size, _ = canvas_colours(page)
+        mouse_stroke(page, [(2, 2), (size - 2, size - 2)])
+        wait_for_output_change(page, first)
+    finally:
+        context.close()
+
+
+def test_sketch_model_and_filter(page):
+    before = output_digest(page)
+    page.get_by_test_id("model-select").select_option(SKETCH_ID)
+    assert page.get_by_test_id("tool-fill").is_hidden()
+    assert page.get_by_test_id("tool-brush").inner_text().strip() == "Pencil"
+    size, colours = canvas_colours(page)
+    assert set(colours) == {"#ffffff"}
+    mouse_stroke(page, [(4, 4), (size - 4, size - 4)])
+    _, drawn = canvas_colours(page)
+    assert set(drawn) == {"#ffffff", "#000000"}
+    wait_for_output_change(page, before)
+    settled = wait_for_settled_output(page)
+    filter_select = page.get_by_test_id("filter-select")
+    filter_select.select_option(filter_select.locator("option").nth(1).get_attribute("value"))
+    wait_for_output_change(page, settled)
+
+
+def test_no_model_shows_a_message(browser, tmp_path: Path):
+    empty = tmp_path / "weights"
+    empty.mkdir()
+    with running_server(empty, tmp_path / "server.log", ready_path="/healthz") as base_url:
+        context = browser.new_context()
+        page = context.new_page()
+        try:
+            page.goto(base_url + "/")
+            message = page.get_by_test_id("empty-state")
+            message.wait_for(state="visible")
+            assert "no label or sketch model" in message.inner_text().lower()
+            assert page.locator("#workspace").is_hidden()
+        finally:
+            context.close()
+
+
+def test_failed_models_are_listed(browser, tiny_weights: Path, tmp_path: Path):
+    weights = tmp_path / "weights"
+    shutil.copytree(tiny_weights, weights)
+    (weights / f"{SPADE_ID}.onnx").write_bytes(b"broken")
+    with running_server(weights, tmp_path / "server.log") as base_url:
+        context = browser.new_context()
+        page = context.new_page()
+        try:
+            page.goto(base_url + "/")
+            wait_ready(page)
+            option = page.locator(f"[data-testid=model-select] option[value='{SPADE_ID}']")
+            assert option.is_disabled()
+            assert "failed" in option.inner_text()
+        finally:
+            context.close()

@@ -1,0 +1,85 @@
+"""The entry points: `python -m backend` serves, `python -m backend.benchmark` reports."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.benchmark import print_table, run_benchmark
+from tests.helpers.tiny_models import SPADE_ID
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(weights: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "backend", "--weights", str(weights), "--port", str(port)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server did not become healthy")
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.terminate()
+    output, _ = process.communicate(timeout=30)
+    return output
+
+
+@pytest.mark.timeout(120)
+def test_python_m_backend_serves_the_weights_folder(tiny_weights):
+    port = free_port()
+    process = serve(tiny_weights, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, process)
+        assert httpx.get(f"{url}/models").json()["default_model"] == SPADE_ID
+        assert httpx.get(f"{url}/").status_code == 200
+    finally:
+        output = stop(process)
+    assert f"http://127.0.0.1:{port}/" in output
+    assert SPADE_ID in output
+
+
+@pytest.mark.timeout(120)
+def test_python_m_backend_without_models_says_so(tmp_path):
+    port = free_port()
+    process = serve(tmp_path, port)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+    finally:
+        output = stop(process)
+    assert f"no model loaded — put ONNX models and cards in {tmp_path}" in output
+
+
+@pytest.mark.timeout(120)
+def test_benchmark_reports_every_model_and_the_round_trips(tiny_weights, capsys):
+    report = run_benchmark(tiny_weights, runs=3)
+    assert set(report["models"]) >= {SPADE_ID} and not report["failed"]
+    assert all(row["p50_ms"] > 0 for row in report["models"].values())
+    for name in ("translate_round_trip", "ws_frame_round_trip"):
+        assert report[name]["model"] == SPADE_ID and report[name]["p50_ms"] > 0
+    assert "torch" in report
+    print_table(report)
+    assert "overhead above model time" in capsys.readouterr().out

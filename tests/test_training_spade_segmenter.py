@@ -1,0 +1,225 @@
+"""SPADE and the segmenter: shapes, learning on fixtures, exact resumption, export parity, cards, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from backend.cards import load_card
+from model_training.config import SegmenterModelConfig, SpadeModelConfig, load_config
+from model_training.data.fixtures import write_fixtures
+from model_training.labelsets import LANDSCAPE
+from model_training.models.segmenter import Segmenter
+from model_training.models.spade import SPADEGenerator, StyleEncoder, one_hot
+from model_training.profile import count_gmacs
+from tests.helpers.tiny_runs import segmenter_config, spade_config, write_toml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fixtures")
+    write_fixtures(out)
+    return out
+
+
+def _losses(run_dir: Path) -> dict[int, dict]:
+    lines = (run_dir / "losses.jsonl").read_text().splitlines()
+    return {row["step"]: row for row in map(json.loads, lines)}
+
+
+@pytest.mark.parametrize("size", [(64, 64), (96, 128)])
+def test_spade_shapes_at_two_sizes(size):
+    cfg = SpadeModelConfig(ngf=4, nhidden=8, z_dim=8, num_up=4, encoder_ndf=4, encoder_layers=4)
+    generator, encoder = SPADEGenerator(8, cfg).eval(), StyleEncoder(cfg).eval()
+    labels = torch.randint(0, 8, (2, 1, *size))
+    image = generator(one_hot(labels, 8), torch.randn(2, 8))
+    assert image.shape == (2, 3, *size)
+    assert image.abs().max() <= 1
+    mu, logvar = encoder(image)
+    assert mu.shape == logvar.shape == (2, 8)
+
+
+def test_one_hot_makes_ignore_label_all_zero():
+    labels = torch.tensor([[[[0, 7], [15, 3]]]])
+    encoded = one_hot(labels, 8)
+    assert encoded.shape == (1, 8, 2, 2)
+    assert encoded[0, :, 1, 0].sum() == 0  # 15 = unknown
+    assert encoded[0, 7, 0, 1] == 1 and encoded[0, 0, 0, 0] == 1
+
+
+def test_separable_gamma_beta_is_cheaper_than_paper_spade():
+    segmap, z = one_hot(torch.zeros(1, 1, 256, 256, dtype=torch.long), 8), torch.zeros(1, 64)
+    full = count_gmacs(SPADEGenerator(8, SpadeModelConfig(ngf=16, nhidden=32, z_dim=64)).eval(), segmap, z)
+    cheap = count_gmacs(SPADEGenerator(8, SpadeModelConfig(ngf=16, nhidden=32, z_dim=64, separable=True)).eval(),
+                        segmap, z)
+    assert cheap < 0.5 * full
+
+
+@pytest.mark.parametrize("size", [(64, 64), (64, 96)])
+def test_segmenter_shapes(size):
+    logits = Segmenter(8, SegmenterModelConfig(width=4, depth=2)).eval()(torch.randn(1, 3, *size))
+    assert logits.shape == (1, 8, *size)
+
+
+def test_spade_learns_on_an_overfit_batch(fixtures, tmp_path):
+    from model_training import train_spade
+
+    config = spade_config(fixtures, tmp_path / "run", lambda_feat=0.0)
+    config.run.max_steps, config.run.batch_size = 40, 2
+    config.data.train_split = "val"  # two images: an overfit batch
+    config.optim.lr_g = 2e-3
+    train_spade.train(config)
+    losses = _losses(tmp_path / "run")
+    first = np.mean([losses[s]["g_l1"] for s in range(0, 5)])
+    last = np.mean([losses[s]["g_l1"] for s in range(35, 40)])
+    assert last < 0.8 * first
+
+
+def test_segmenter_learns_on_an_overfit_batch(fixtures, tmp_path):
+    from model_training import train_segmenter
+
+    config = segmenter_config(fixtures, tmp_path / "run")
+    config.run.max_steps = 60
+    config.data.train_split = "val"  # two images: an overfit batch
+    train_segmenter.train(config)
+    losses = _losses(tmp_path / "run")
+    assert np.mean([losses[s]["ce"] for s in range(55, 60)]) < 0.7 * np.mean([losses[s]["ce"] for s in range(5)])
+
+
+@pytest.mark.parametrize("family", ["spade", "segmenter"])
+def test_interrupt_then_resume_gives_identical_next_step_losses(fixtures, tmp_path, family, monkeypatch):
+    import importlib
+
+    from model_training import runtime
+
+    trainer = importlib.import_module(f"model_training.train_{family}")
+    make = spade_config if family == "spade" else segmenter_config
+    trainer.train(make(fixtures, tmp_path / "straight"))  # 4 steps
+
+    real_loader = runtime.batch_loader
+
+    def interrupted_after_two_steps(*args, **kwargs):
+        for i, batch in enumerate(real_loader(*args, **kwargs)):
+            if i == 2:
+                raise KeyboardInterrupt  # as if Ctrl-C arrived: the trainer must checkpoint and stop
+            yield batch
+
+    monkeypatch.setattr(runtime, "batch_loader", interrupted_after_two_steps)
+    trainer.train(make(fixtures, tmp_path / "resumed"))
+    monkeypatch.setattr(runtime, "batch_loader", real_loader)
+    assert sorted(_losses(tmp_path / "resumed")) == [0, 1]
+    trainer.train(make(fixtures, tmp_path / "resumed"), resume=True)
+
+    a, b = _losses(tmp_path / "straight"), _losses(tmp_path / "resumed")
+    for step in (2, 3):
+        assert a[step] == b[step], f"step {step}: {a[step]} != {b[step]}"
+
+
+def test_export_checks_onnx_parity_and_writes_valid_cards(fixtures, tmp_path):
+    from model_training import train_segmenter, train_spade
+    from model_training.export import export
+
+    train_spade.train(spade_config(fixtures, tmp_path / "spade"))
+    train_segmenter.train(segmenter_config(fixtures, tmp_path / "seg"))
+    weights = tmp_path / "weights"
+    spade_card = load_card(export(tmp_path / "spade", weights))
+    seg_card = load_card(export(tmp_path / "seg", weights))
+
+    assert spade_card.kind == "spade" and spade_card.style_encoder.z_dim == 8
+    assert [p.id for p in spade_card.style_presets] == ["first", "second"]
+    assert all((weights / p.thumbnail).exists() for p in spade_card.style_presets)
+    assert spade_card.label_set == LANDSCAPE
+    assert spade_card.training.steps == 4 and spade_card.gmacs > 0 and spade_card.params > 0
+    assert "model_training" in spade_card.training.command
+
+    session = ort.InferenceSession(str(weights / spade_card.onnx), providers=["CPUExecutionProvider"])
+    labels = np.random.default_rng(0).integers(0, 8, (1, 1, 64, 96)).astype(np.int64)
+    labels[0, 0, :4, :4] = 15  # the ignore label is a valid input
+    image = session.run(["image"], {"labels": labels, "style": np.zeros((1, 8), np.float32)})[0]
+    assert image.shape == (1, 3, 64, 96) and np.isfinite(image).all()
+
+    encoder = ort.InferenceSession(str(weights / spade_card.style_encoder.onnx), providers=["CPUExecutionProvider"])
+    mu, logvar = encoder.run(None, {"image": np.zeros((1, 3, 64, 64), np.float32)})
+    assert mu.shape == logvar.shape == (1, 8)
+
+    segmenter = ort.InferenceSession(str(weights / seg_card.onnx), providers=["CPUExecutionProvider"])
+    predicted = segmenter.run(["labels"], {"image": np.zeros((2, 3, 64, 64), np.float32)})[0]
+    assert predicted.shape == (2, 1, 64, 64) and predicted.dtype == np.int64
+    assert set(np.unique(predicted)) <= set(range(8))
+
+
+def test_export_refuses_a_graph_that_disagrees_with_torch(tmp_path):
+    from model_training.export import check_parity, export_graph
+
+    class Doubler(torch.nn.Module):
+        def forward(self, image):
+            return image * 2
+
+    path = tmp_path / "doubler.onnx"
+    export_graph(Doubler(), {"photo": torch.zeros(1, 3, 8, 8)}, ["image"], path)
+
+    class Tripler(torch.nn.Module):
+        def forward(self, image):
+            return image * 3
+
+    with pytest.raises(RuntimeError, match="differs from torch"):
+        check_parity(Tripler(), path, {"photo": torch.zeros(1, 3, 8, 8)})
+
+
+def test_cli_lists_commands():
+    result = subprocess.run([sys.executable, "-m", "model_training", "--help"], capture_output=True, text=True,
+                            cwd=REPO, check=True)
+    for command in ("train", "evaluate", "export", "pseudo-label", "fixtures"):
+        assert command in result.stdout
+
+
+def test_cli_train_evaluate_export_pseudo_label(fixtures, tmp_path):
+    def cli(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "model_training", *map(str, args)], capture_output=True,
+                                text=True, cwd=REPO, timeout=240)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    seg_toml = write_toml(segmenter_config(fixtures, tmp_path / "seg"), tmp_path / "seg.toml")
+    spade_toml = write_toml(spade_config(fixtures, tmp_path / "spade"), tmp_path / "spade.toml")
+    cli("train", "segmenter", "--config", seg_toml, "run.max_steps=3")
+    cli("train", "spade", "--config", spade_toml, "run.max_steps=2")
+    cli("train", "spade", "--config", spade_toml, "--resume", "run.max_steps=3")
+    assert load_config(tmp_path / "spade" / "config.toml").run.max_steps == 3
+    assert len((tmp_path / "spade" / "commands.txt").read_text().splitlines()) == 2
+
+    cli("evaluate", tmp_path / "seg")
+    seg_metrics = json.loads((tmp_path / "seg" / "metrics.json").read_text())
+    assert 0 <= seg_metrics["validation"]["pixel_accuracy"] <= 1
+    cli("evaluate", tmp_path / "spade", "--segmenter", tmp_path / "seg")
+    fcn = json.loads((tmp_path / "spade" / "metrics.json").read_text())["fcn_score"]
+    assert set(fcn) >= {"generated", "real_photos_oracle", "generated_own_style"}
+    assert (tmp_path / "spade" / "evaluation.png").exists()
+
+    cli("export", tmp_path / "spade", "--weights", tmp_path / "weights")
+    card = load_card(tmp_path / "weights" / "spade-tiny.json")
+    assert card.metrics["fcn_score"]["generated"]["pixel_accuracy"] == fcn["generated"]["pixel_accuracy"]
+    assert card.evaluation_command.startswith("python -m model_training evaluate")
+    assert card.samples == "samples/spade-tiny.png" and (tmp_path / "weights" / card.samples).exists()
+
+    cli("pseudo-label", tmp_path / "seg", fixtures / "photos", "--out", tmp_path / "pseudo", "--size", 64)
+    assert len(list((tmp_path / "pseudo" / "labels").glob("*.png"))) == 6
+    assert len(list((tmp_path / "pseudo" / "images").glob("*.jpg"))) == 6
+
+
+def test_shipped_configs_parse():
+    configs = sorted((REPO / "model_training" / "configs").glob("*.toml"))
+    assert configs
+    for path in configs:
+        config = load_config(path)
+        assert config.export.id == path.stem, path
+        assert config.export.data, f"{path} must name its training data and terms"
