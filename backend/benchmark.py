@@ -108,7 +108,7 @@ def torch_comparisons(shipped_spade_p50_ms: float | None) -> dict[str, Any]:
     return rows
 
 
-def run_benchmark(weights_dir: Path, runs: int) -> dict[str, Any]:
+def run_benchmark(weights_dir: Path, runs: int, compare_torch: bool = True) -> dict[str, Any]:
     engine = InferenceEngine.load(weights_dir, intra_op_threads=THREADS, max_concurrent_runs=1)
     ready = engine.ready_models()
     report: dict[str, Any] = {"size": SIZE, "threads": THREADS, "runs": runs,
@@ -121,7 +121,10 @@ def run_benchmark(weights_dir: Path, runs: int) -> dict[str, Any]:
             report["translate_round_trip"] = {"model": default.id} | http_round_trip(base_url, default, runs)
             report["ws_frame_round_trip"] = {"model": default.id} | ws_round_trip(base_url, default, runs)
     spade = next((m for m in ready if m.card.kind == "spade"), None)
-    report["torch"] = torch_comparisons(report["models"][spade.id]["p50_ms"] if spade else None)
+    if compare_torch:
+        report["torch"] = torch_comparisons(report["models"][spade.id]["p50_ms"] if spade else None)
+    else:
+        report["torch"] = {"skipped": "not requested (--no-torch)"}
     return report
 
 
@@ -154,8 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--weights", type=Path, help="weights folder (default: WEIGHTS_DIR or <repo>/weights)")
     parser.add_argument("--runs", type=int, default=TIMED_RUNS, help="timed runs per measurement")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch and paper-size SPADE rows")
     args = parser.parse_args(argv)
-    report = run_benchmark(args.weights or Settings().weights_dir, args.runs)
+    report = run_benchmark(args.weights or Settings().weights_dir, args.runs, compare_torch=not args.no_torch)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

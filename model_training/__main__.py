@@ -37,7 +37,8 @@ def _export(args: argparse.Namespace) -> None:
 def _pseudo_label(args: argparse.Namespace) -> None:
     from model_training.pseudo_label import pseudo_label
 
-    pseudo_label(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size, args.min_confidence)
+    pseudo_label(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size, args.min_confidence,
+                 args.limit)
 
 
 def _fixtures(args: argparse.Namespace) -> None:
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     pseudo.add_argument("--size", type=int, default=256)
     pseudo.add_argument("--min-confidence", type=float, default=0.0,
                         help="pixels whose top class probability is lower become the ignore label")
+    pseudo.add_argument("--limit", type=int, default=None, help="at most this many photos from each folder")
     pseudo.set_defaults(handler=_pseudo_label)
 
     fixtures = commands.add_parser("fixtures", help="write the tiny synthetic datasets the tests use")

@@ -25,6 +25,7 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # mixed precision on CUDA; ignored on CPU
     threads: int = 0  # torch CPU threads; 0 = all cores
+    max_cpu_minutes: float = 0.0  # stop (with a checkpoint) after this much CPU time; 0 = no limit
 
 
 @dataclass

@@ -19,7 +19,8 @@ from model_training.datasets import label_set_of
 
 
 @torch.no_grad()
-def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size: int, min_confidence: float) -> int:
+def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size: int, min_confidence: float,
+                 limit: int | None = None) -> int:
     config, modules, _ = load_run(segmenter_run)
     if config.family != "segmenter":
         raise ValueError(f"{segmenter_run} is a {config.family} run, not a segmenter")
@@ -30,7 +31,7 @@ def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size
     written, ignored = 0, 0.0
     for folder in folders:
         prefix = folder.parent.name + "_" + folder.name
-        for path in list_photos(folder):
+        for path in list_photos(folder)[:limit]:
             photo = Image.open(path).convert("RGB")
             # The segmenter needs sides divisible by 32: label at a fixed square, then resize back.
             probabilities = model(photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None]).softmax(1)

@@ -174,7 +174,7 @@ class Checkpointer:
         payload = {
             "state": {name: self._unwrap(obj).state_dict() for name, obj in self.state.items()},
             "counters": {**counters, "seconds": self.elapsed_seconds(), "device": self.runtime.device.type,
-                         "cpu_seconds": self.cpu_before + time.process_time() - self.cpu_started},
+                         "cpu_seconds": self.cpu_seconds()},
             "config": self.config.to_dict(),
             "rng": {
                 "torch": torch.get_rng_state(),
@@ -187,6 +187,14 @@ class Checkpointer:
         torch.save(payload, tmp)
         os.replace(tmp, self.path)
         self.last_save = time.monotonic()
+
+    def cpu_seconds(self) -> float:
+        return self.cpu_before + time.process_time() - self.cpu_started
+
+    def out_of_time(self) -> bool:
+        """True once the run has used its CPU-time budget (for equal-time comparisons between models)."""
+        budget = self.config.run.max_cpu_minutes * 60
+        return budget > 0 and self.cpu_seconds() >= budget
 
     def maybe_save(self, counters: dict) -> None:
         if time.monotonic() - self.last_save >= self.interval:

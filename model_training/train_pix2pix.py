@@ -104,6 +104,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     sheet = Path(config.run.out_dir) / f"samples/{step + 1:06d}.png"
                     save_samples(generator, val_batch, config, run, sheet)
                 ckpt.maybe_save(counters)
+                if ckpt.out_of_time():
+                    bar.write(f"CPU-time budget of {config.run.max_cpu_minutes} minutes used: stopping")
+                    break
         except KeyboardInterrupt:
             bar.write("interrupted: saving a checkpoint")
         finally:

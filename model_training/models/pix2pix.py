@@ -68,7 +68,7 @@ class UnetSkipConnectionBlock(nn.Module):
 class UnetGenerator(nn.Module):
     """`depth` levels with widths ngf, 2ngf, 4ngf, 8ngf, 8ngf...; the input sides must be multiples of
     2**depth (paper: depth 8 at 256x256, a 1x1 bottleneck). Dropout sits in the decoders of the three
-    levels around the innermost one."""
+    levels just outside the innermost one."""
 
     def __init__(self, in_channels: int, out_channels: int, cfg: Pix2PixModelConfig):
         super().__init__()

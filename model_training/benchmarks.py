@@ -1,0 +1,73 @@
+"""SPADE timings that need torch, for `python -m backend.benchmark`: the shipped SPADE architecture in
+PyTorch eager, its paper-width variant (no separable gamma/beta) and the paper-size SPADE (ngf 64,
+nhidden 128), each exported the same way. Random weights: only the architecture sets the time."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model_training.config import REPO_ROOT, SpadeModelConfig, load_config
+from model_training.export import LabelsToImage, export_graph, strip_spectral_norm
+from model_training.models.spade import SPADEGenerator
+
+SIZE, THREADS, WARMUP, RUNS = 256, 2, 2, 10
+SHIPPED_CONFIG = REPO_ROOT / "model_training" / "configs" / "spade-landscape.toml"
+CLASSES = 8
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(float(np.percentile(samples, 50)), 2), "p95_ms": round(float(np.percentile(samples, 95)), 2)}
+
+
+def _time(fn) -> dict[str, float]:
+    for _ in range(WARMUP):
+        fn()
+    samples = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return _percentiles(samples)
+
+
+def _graph(cfg: SpadeModelConfig) -> LabelsToImage:
+    return LabelsToImage(strip_spectral_norm(SPADEGenerator(CLASSES, cfg)).eval(), CLASSES, with_style=True).eval()
+
+
+def _inputs(cfg: SpadeModelConfig) -> dict[str, torch.Tensor]:
+    return {"labels": torch.randint(0, CLASSES, (1, 1, SIZE, SIZE)), "style": torch.randn(1, cfg.z_dim)}
+
+
+def _onnx_latency(cfg: SpadeModelConfig, folder: Path, name: str) -> dict[str, float]:
+    import onnxruntime as ort
+
+    path = folder / f"{name}.onnx"
+    inputs = _inputs(cfg)
+    export_graph(_graph(cfg), inputs, ["image"], path)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feeds = {k: v.numpy() for k, v in inputs.items()}
+    return _time(lambda: session.run(None, feeds))
+
+
+def spade_comparison() -> dict[str, dict[str, float]]:
+    torch.set_num_threads(THREADS)
+    shipped = load_config(SHIPPED_CONFIG).model
+    rows = {}
+    graph, inputs = _graph(shipped), _inputs(shipped)
+    with torch.no_grad():
+        rows[f"shipped SPADE architecture (ngf {shipped.ngf}, nhidden {shipped.nhidden}, separable), PyTorch eager"] = \
+            _time(lambda: graph(*inputs.values()))
+    with tempfile.TemporaryDirectory() as folder:
+        plain = replace(shipped, separable=False)
+        rows["same widths without separable gamma/beta, onnxruntime"] = _onnx_latency(plain, Path(folder), "plain")
+        paper = SpadeModelConfig(ngf=64, nhidden=128, z_dim=shipped.z_dim, num_up=5)
+        rows["paper-size SPADE (ngf 64, nhidden 128), onnxruntime"] = _onnx_latency(paper, Path(folder), "paper")
+    return rows
