@@ -22,6 +22,7 @@ from model_training.datasets import label_set_of
 def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size: int, min_confidence: float,
                  limit: int | None = None) -> int:
     config, modules, _ = load_run(segmenter_run)
+    torch.set_num_threads(config.run.threads or torch.get_num_threads())
     if config.family != "segmenter":
         raise ValueError(f"{segmenter_run} is a {config.family} run, not a segmenter")
     model, label_set = modules["model"], label_set_of(config)

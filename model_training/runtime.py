@@ -201,20 +201,6 @@ class Checkpointer:
             self.save(counters)
 
 
-@contextlib.contextmanager
-def interrupts_as_keyboard_interrupt():
-    """SIGTERM (nohup'd runs, schedulers) ends a run the same way Ctrl-C does: with a checkpoint."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def save_sheet(rows: list[list[torch.Tensor]], path: Path) -> None:
     """A grid of images: one row per example, columns such as input | output | target."""
     tiles = [[tensor_to_uint8(t) for t in row] for row in rows]
@@ -229,21 +215,54 @@ def save_sheet(rows: list[list[torch.Tensor]], path: Path) -> None:
     Image.fromarray(sheet).save(path)
 
 
-def progress(total: int, initial: int, enabled: bool):
-    from tqdm import tqdm
+class TrainingLoop:
+    """The bookkeeping every trainer does after each step: counters, the progress bar with losses and
+    images/s, `losses.jsonl`, sample sheets, periodic checkpoints and the CPU-time budget. As a context
+    manager it turns Ctrl-C and SIGTERM into a clean stop, and always writes a final checkpoint."""
 
-    return tqdm(total=total, initial=initial, disable=not enabled, dynamic_ncols=True, smoothing=0.05,
-                mininterval=2.0)
+    def __init__(self, config: TrainConfig, runtime: Runtime, checkpointer: Checkpointer, counters: dict):
+        from tqdm import tqdm
 
+        self.config, self.runtime, self.checkpointer, self.counters = config, runtime, checkpointer, counters
+        self.bar = tqdm(total=config.run.max_steps, initial=counters["step"], disable=not runtime.is_main,
+                        dynamic_ncols=True, smoothing=0.05, mininterval=2.0)
 
-def log_losses(config: TrainConfig, runtime: Runtime, step: int, losses: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Append the step's losses to `losses.jsonl` (for plots, and for tests of exact resumption)."""
-    values = {k: round(float(v.detach()), 6) for k, v in losses.items()}
-    if runtime.is_main:
-        with open(Path(config.run.out_dir) / "losses.jsonl", "a") as log:
-            log.write(json.dumps({"step": step, **values}) + "\n")
-    return values
+    @property
+    def step(self) -> int:
+        return self.counters["step"]
 
+    def __enter__(self) -> "TrainingLoop":
+        def on_sigterm(signum, frame):
+            raise KeyboardInterrupt
 
-def images_per_second(bar, config: TrainConfig) -> float:
-    return (bar.format_dict.get("rate") or 0.0) * config.run.batch_size
+        self._previous_handler = signal.signal(signal.SIGTERM, on_sigterm)
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        signal.signal(signal.SIGTERM, self._previous_handler)
+        if kind is KeyboardInterrupt:
+            self.bar.write("interrupted: saving a checkpoint")
+        self.checkpointer.save(self.counters)
+        self.bar.close()
+        return kind is KeyboardInterrupt
+
+    def step_done(self, images: int, losses: dict[str, torch.Tensor | float], sample) -> bool:
+        """Record a finished step; `sample(path)` writes a sample sheet. True when the run must stop."""
+        step, run = self.counters["step"], self.config.run
+        values = {k: round(float(v.detach() if isinstance(v, torch.Tensor) else v), 6) for k, v in losses.items()}
+        self.counters = {"step": step + 1, "images_seen": self.counters["images_seen"] + images * self.runtime.world_size,
+                         "losses": values}
+        self.bar.update(1)
+        if step % run.log_every == 0:
+            if self.runtime.is_main:
+                with open(Path(run.out_dir) / "losses.jsonl", "a") as log:
+                    log.write(json.dumps({"step": step, **values}) + "\n")
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}
+                                 | {"img_s": f"{(self.bar.format_dict.get('rate') or 0.0) * run.batch_size:.1f}"})
+        if self.runtime.is_main and (step + 1) % run.sample_every == 0:
+            sample(Path(run.out_dir) / f"samples/{step + 1:06d}.png")
+        self.checkpointer.maybe_save(self.counters)
+        if self.checkpointer.out_of_time():
+            self.bar.write(f"CPU-time budget of {run.max_cpu_minutes} minutes used: stopping")
+            return True
+        return False

@@ -45,65 +45,48 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     batches = rt.StepBatches(train_set, config.run.batch_size, config.run.seed, run.rank, run.world_size)
     loader = rt.batch_loader(train_set, batches, counters["step"], config.run.max_steps, config.run.num_workers)
     val_batch = rt.collate([val_set[i] for i in range(min(4, len(val_set)))])
-    bar = rt.progress(config.run.max_steps, counters["step"], run.is_main)
-    with rt.interrupts_as_keyboard_interrupt():
-        try:
-            for batch in loader:
-                step = counters["step"]
-                rt.linear_decay(opt_g, config.optim.lr_g, step, config.run.max_steps, config.optim.decay_from)
-                rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
-                real_a, real_b = batch["A"].to(run.device), batch["B"].to(run.device)
-                g_ab.train()
-                g_ba.train()
+    with rt.TrainingLoop(config, run, ckpt, counters) as loop:
+        for batch in loader:
+            step = loop.step
+            rt.linear_decay(opt_g, config.optim.lr_g, step, config.run.max_steps, config.optim.decay_from)
+            rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
+            real_a, real_b = batch["A"].to(run.device), batch["B"].to(run.device)
+            g_ab.train()
+            g_ba.train()
 
-                # Generators. The discriminators are frozen and called unwrapped: the step needs gradients
-                # through them, not of their weights, and DDP must not wait for those.
-                d_a.requires_grad_(False)
-                d_b.requires_grad_(False)
-                with run.autocast():
-                    fake_b, fake_a = g_ab(real_a), g_ba(real_b)
-                    loss_gan = lsgan(d_b(fake_b)[-1], True) + lsgan(d_a(fake_a)[-1], True)
-                    loss_cycle = F.l1_loss(g_ba(fake_b), real_a) + F.l1_loss(g_ab(fake_a), real_b)
-                    # Identity: a generator fed its own target domain should leave the image alone
-                    # (keeps the colours of paintings and photos from drifting).
-                    loss_identity = F.l1_loss(g_ab(real_b), real_b) + F.l1_loss(g_ba(real_a), real_a)
-                    loss_g = (loss_gan + m.lambda_cycle * loss_cycle
-                              + m.lambda_cycle * m.lambda_identity * loss_identity)
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                d_a.requires_grad_(True)
-                d_b.requires_grad_(True)
+            # Generators. The discriminators are frozen and called unwrapped: the step needs gradients
+            # through them, not of their weights, and DDP must not wait for those.
+            d_a.requires_grad_(False)
+            d_b.requires_grad_(False)
+            with run.autocast():
+                fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+                loss_gan = lsgan(d_b(fake_b)[-1], True) + lsgan(d_a(fake_a)[-1], True)
+                loss_cycle = F.l1_loss(g_ba(fake_b), real_a) + F.l1_loss(g_ab(fake_a), real_b)
+                # Identity: a generator fed its own target domain should leave the image alone
+                # (keeps the colours of paintings and photos from drifting).
+                loss_identity = F.l1_loss(g_ab(real_b), real_b) + F.l1_loss(g_ba(real_a), real_a)
+                loss_g = (loss_gan + m.lambda_cycle * loss_cycle
+                          + m.lambda_cycle * m.lambda_identity * loss_identity)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            d_a.requires_grad_(True)
+            d_b.requires_grad_(True)
 
-                # Discriminators: real images against fakes drawn from the history pools.
-                with run.autocast():
-                    loss_d_a = 0.5 * (lsgan(d_a_train(real_a)[-1], True)
-                                      + lsgan(d_a_train(pool_a.query(fake_a))[-1], False))
-                    loss_d_b = 0.5 * (lsgan(d_b_train(real_b)[-1], True)
-                                      + lsgan(d_b_train(pool_b.query(fake_b))[-1], False))
-                opt_d.zero_grad(set_to_none=True)
-                (loss_d_a + loss_d_b).backward()
-                opt_d.step()
+            # Discriminators: real images against fakes drawn from the history pools.
+            with run.autocast():
+                loss_d_a = 0.5 * (lsgan(d_a_train(real_a)[-1], True)
+                                  + lsgan(d_a_train(pool_a.query(fake_a))[-1], False))
+                loss_d_b = 0.5 * (lsgan(d_b_train(real_b)[-1], True)
+                                  + lsgan(d_b_train(pool_b.query(fake_b))[-1], False))
+            opt_d.zero_grad(set_to_none=True)
+            (loss_d_a + loss_d_b).backward()
+            opt_d.step()
 
-                losses = {"d_a": loss_d_a.item(), "d_b": loss_d_b.item(), "g_gan": loss_gan.item(),
-                          "cycle": loss_cycle.item(), "idt": loss_identity.item()}
-                counters = {"step": step + 1, "images_seen": counters["images_seen"] + len(real_a) * run.world_size,
-                            "losses": losses}
-                bar.update(1)
-                if step % config.run.log_every == 0:
-                    bar.set_postfix(**{k: f"{v:.3f}" for k, v in losses.items()},
-                                    img_s=f"{rt.images_per_second(bar, config):.1f}")
-                if run.is_main and (step + 1) % config.run.sample_every == 0:
-                    save_samples(g_ab, g_ba, val_batch, run, Path(config.run.out_dir) / f"samples/{step + 1:06d}.png")
-                ckpt.maybe_save(counters)
-                if ckpt.out_of_time():
-                    bar.write(f"CPU-time budget of {config.run.max_cpu_minutes} minutes used: stopping")
-                    break
-        except KeyboardInterrupt:
-            bar.write("interrupted: saving a checkpoint")
-        finally:
-            ckpt.save(counters)
-            bar.close()
+            losses = {"d_a": loss_d_a, "d_b": loss_d_b, "g_gan": loss_gan, "cycle": loss_cycle, "idt": loss_identity}
+            sample = lambda path: save_samples(g_ab, g_ba, val_batch, run, path)
+            if loop.step_done(len(real_a), losses, sample):
+                break
     return ckpt.path
 
 

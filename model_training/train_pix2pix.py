@@ -57,61 +57,44 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     batches = rt.StepBatches(train_set, config.run.batch_size, config.run.seed, run.rank, run.world_size)
     loader = rt.batch_loader(train_set, batches, counters["step"], config.run.max_steps, config.run.num_workers)
     val_batch = rt.collate([val_set[i] for i in range(min(4, len(val_set)))])
-    bar = rt.progress(config.run.max_steps, counters["step"], run.is_main)
-    with rt.interrupts_as_keyboard_interrupt():
-        try:
-            for batch in loader:
-                step = counters["step"]
-                # Dropout masks are a pure function of the step, like the batches, so a resumed run draws
-                # the masks an uninterrupted one would have drawn.
-                torch.manual_seed((config.run.seed * 1_000_003 + step) * run.world_size + run.rank)
-                rt.linear_decay(opt_g, config.optim.lr_g, step, config.run.max_steps, config.optim.decay_from)
-                rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
-                condition = generator_input(batch, config, run.device)
-                real = batch["image"].to(run.device)
-                generator.train()
-                discriminator.train()
+    with rt.TrainingLoop(config, run, ckpt, counters) as loop:
+        for batch in loader:
+            step = loop.step
+            # Dropout masks are a pure function of the step, like the batches, so a resumed run draws
+            # the masks an uninterrupted one would have drawn.
+            torch.manual_seed((config.run.seed * 1_000_003 + step) * run.world_size + run.rank)
+            rt.linear_decay(opt_g, config.optim.lr_g, step, config.run.max_steps, config.optim.decay_from)
+            rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
+            condition = generator_input(batch, config, run.device)
+            real = batch["image"].to(run.device)
+            generator.train()
+            discriminator.train()
 
-                with run.autocast():
-                    fake = generator(condition)
-                    real_logits = d_train(torch.cat([condition, real], 1))[-1]
-                    fake_logits = d_train(torch.cat([condition, fake.detach()], 1))[-1]
-                    loss_d = 0.5 * (bce_gan(real_logits, True) + bce_gan(fake_logits, False))
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
+            with run.autocast():
+                fake = generator(condition)
+                real_logits = d_train(torch.cat([condition, real], 1))[-1]
+                fake_logits = d_train(torch.cat([condition, fake.detach()], 1))[-1]
+                loss_d = 0.5 * (bce_gan(real_logits, True) + bce_gan(fake_logits, False))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
 
-                # The generator step needs gradients through D, not of D's weights: freeze D and call it
-                # unwrapped, so DDP neither computes nor waits for D's gradients.
-                discriminator.requires_grad_(False)
-                with run.autocast():
-                    loss_gan = bce_gan(discriminator(torch.cat([condition, fake], 1))[-1], True)
-                    loss_l1 = F.l1_loss(fake, real)
-                    loss_g = loss_gan + m.lambda_l1 * loss_l1
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                discriminator.requires_grad_(True)
+            # The generator step needs gradients through D, not of D's weights: freeze D and call it
+            # unwrapped, so DDP neither computes nor waits for D's gradients.
+            discriminator.requires_grad_(False)
+            with run.autocast():
+                loss_gan = bce_gan(discriminator(torch.cat([condition, fake], 1))[-1], True)
+                loss_l1 = F.l1_loss(fake, real)
+                loss_g = loss_gan + m.lambda_l1 * loss_l1
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            discriminator.requires_grad_(True)
 
-                losses = {"d": loss_d.item(), "g_gan": loss_gan.item(), "l1": loss_l1.item()}
-                counters = {"step": step + 1, "images_seen": counters["images_seen"] + len(real) * run.world_size,
-                            "losses": losses}
-                bar.update(1)
-                if step % config.run.log_every == 0:
-                    bar.set_postfix(**{k: f"{v:.3f}" for k, v in losses.items()},
-                                    img_s=f"{rt.images_per_second(bar, config):.1f}")
-                if run.is_main and (step + 1) % config.run.sample_every == 0:
-                    sheet = Path(config.run.out_dir) / f"samples/{step + 1:06d}.png"
-                    save_samples(generator, val_batch, config, run, sheet)
-                ckpt.maybe_save(counters)
-                if ckpt.out_of_time():
-                    bar.write(f"CPU-time budget of {config.run.max_cpu_minutes} minutes used: stopping")
-                    break
-        except KeyboardInterrupt:
-            bar.write("interrupted: saving a checkpoint")
-        finally:
-            ckpt.save(counters)
-            bar.close()
+            losses = {"d": loss_d, "g_gan": loss_gan, "l1": loss_l1}
+            sample = lambda path: save_samples(generator, val_batch, config, run, path)
+            if loop.step_done(len(real), losses, sample):
+                break
     return ckpt.path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -32,40 +33,24 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     batches = rt.StepBatches(train_set, config.run.batch_size, config.run.seed, run.rank, run.world_size)
     loader = rt.batch_loader(train_set, batches, counters["step"], config.run.max_steps, config.run.num_workers)
     val_batch = rt.collate([val_set[i] for i in range(min(4, len(val_set)))])
-    bar = rt.progress(config.run.max_steps, counters["step"], run.is_main)
-    with rt.interrupts_as_keyboard_interrupt():
-        try:
-            for batch in loader:
-                step = counters["step"]
-                # Cosine decay: the segmenter is a plain supervised model, no GAN balance to keep.
-                lr = config.optim.lr_g * 0.5 * (1 + torch.cos(torch.tensor(step / config.run.max_steps * torch.pi)))
-                for group in optimizer.param_groups:
-                    group["lr"] = float(lr)
-                images = batch["image"].to(run.device)
-                labels = batch["labels"].to(run.device)
-                model.train()
-                with run.autocast():
-                    loss = segmentation_ce(model(images), labels, label_set.ignore_id)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+    with rt.TrainingLoop(config, run, ckpt, counters) as loop:
+        for batch in loader:
+            # Cosine decay: the segmenter is a plain supervised model, no GAN balance to keep.
+            lr = config.optim.lr_g * 0.5 * (1 + math.cos(math.pi * loop.step / config.run.max_steps))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            images = batch["image"].to(run.device)
+            labels = batch["labels"].to(run.device)
+            model.train()
+            with run.autocast():
+                loss = segmentation_ce(model(images), labels, label_set.ignore_id)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
 
-                counters = {"step": step + 1, "images_seen": counters["images_seen"] + len(images) * run.world_size}
-                bar.update(1)
-                if step % config.run.log_every == 0:
-                    logged = rt.log_losses(config, run, step, {"ce": loss})
-                    bar.set_postfix(ce=f"{logged['ce']:.3f}", img_s=f"{rt.images_per_second(bar, config):.1f}")
-                if run.is_main and (step + 1) % config.run.sample_every == 0:
-                    save_samples(model, val_batch, label_set, run, Path(config.run.out_dir) / f"samples/{step + 1:06d}.png")
-                ckpt.maybe_save(counters)
-                if ckpt.out_of_time():
-                    bar.write(f"CPU-time budget of {config.run.max_cpu_minutes} minutes used: stopping")
-                    break
-        except KeyboardInterrupt:
-            bar.write("interrupted: saving a checkpoint")
-        finally:
-            ckpt.save(counters)
-            bar.close()
+            sample = lambda path: save_samples(model, val_batch, label_set, run, path)
+            if loop.step_done(len(images), {"ce": loss}, sample):
+                break
     return ckpt.path
 
 

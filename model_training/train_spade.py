@@ -52,64 +52,47 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     loader = rt.batch_loader(train_set, batches, counters["step"], config.run.max_steps, config.run.num_workers)
     val_batch = rt.collate([val_set[i] for i in range(min(4, len(val_set)))])
     l1_steps = m.l1_until * config.run.max_steps
-    bar = rt.progress(config.run.max_steps, counters["step"], run.is_main)
-    with rt.interrupts_as_keyboard_interrupt():
-        try:
-            for batch in loader:
-                step = counters["step"]
-                rt.linear_decay(opt_g, config.optim.lr_g, step, config.run.max_steps, config.optim.decay_from)
-                rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
-                real = batch["image"].to(run.device)
-                segmap = one_hot(batch["labels"].to(run.device), classes)
-                generator.train(), encoder.train(), discriminator.train()
+    with rt.TrainingLoop(config, run, ckpt, counters) as loop:
+        for batch in loader:
+            step = loop.step
+            rt.linear_decay(opt_g, config.optim.lr_g, step, config.run.max_steps, config.optim.decay_from)
+            rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
+            real = batch["image"].to(run.device)
+            segmap = one_hot(batch["labels"].to(run.device), classes)
+            generator.train(), encoder.train(), discriminator.train()
 
-                # Generator and style encoder.
-                with run.autocast():
-                    mu, logvar = encoder(real)
-                    fake = generator(segmap, reparameterize(mu, logvar))
-                    fake_out = discriminator(torch.cat([segmap, fake], 1))
-                    with torch.no_grad():
-                        real_out = discriminator(torch.cat([segmap, real], 1))
-                    losses = {
-                        "g_gan": hinge_g([o[-1] for o in fake_out]),
-                        "g_feat": m.lambda_feat * feature_matching(real_out, fake_out),
-                        "g_kl": m.lambda_kl * kl_divergence(mu.float(), logvar.float()),
-                    }
-                    if m.lambda_l1 > 0 and step < l1_steps:
-                        losses["g_l1"] = m.lambda_l1 * F.l1_loss(fake, real)
-                    loss_g = sum(losses.values())
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
+            # Generator and style encoder.
+            with run.autocast():
+                mu, logvar = encoder(real)
+                fake = generator(segmap, reparameterize(mu, logvar))
+                fake_out = discriminator(torch.cat([segmap, fake], 1))
+                with torch.no_grad():
+                    real_out = discriminator(torch.cat([segmap, real], 1))
+                losses = {
+                    "g_gan": hinge_g([o[-1] for o in fake_out]),
+                    "g_feat": m.lambda_feat * feature_matching(real_out, fake_out),
+                    "g_kl": m.lambda_kl * kl_divergence(mu.float(), logvar.float()),
+                }
+                if m.lambda_l1 > 0 and step < l1_steps:
+                    losses["g_l1"] = m.lambda_l1 * F.l1_loss(fake, real)
+                loss_g = sum(losses.values())
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
 
-                # Discriminator: real and fake in one pass.
-                with run.autocast():
-                    both = discriminator(torch.cat([torch.cat([segmap, fake.detach()], 1),
-                                                    torch.cat([segmap, real], 1)], 0))
-                    n = real.shape[0]
-                    loss_d = hinge_d([o[-1][n:] for o in both], [o[-1][:n] for o in both])
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
+            # Discriminator: real and fake in one pass.
+            with run.autocast():
+                both = discriminator(torch.cat([torch.cat([segmap, fake.detach()], 1),
+                                                torch.cat([segmap, real], 1)], 0))
+                n = real.shape[0]
+                loss_d = hinge_d([o[-1][n:] for o in both], [o[-1][:n] for o in both])
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
 
-                counters = {"step": step + 1, "images_seen": counters["images_seen"] + n * run.world_size}
-                bar.update(1)
-                if step % config.run.log_every == 0:
-                    logged = rt.log_losses(config, run, step, losses | {"d": loss_d})
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in logged.items()}
-                                    | {"img_s": f"{rt.images_per_second(bar, config):.1f}"})
-                if run.is_main and (step + 1) % config.run.sample_every == 0:
-                    save_samples(generator, encoder, val_batch, label_set, run,
-                                 Path(config.run.out_dir) / f"samples/{step + 1:06d}.png")
-                ckpt.maybe_save(counters)
-                if ckpt.out_of_time():
-                    bar.write(f"CPU-time budget of {config.run.max_cpu_minutes} minutes used: stopping")
-                    break
-        except KeyboardInterrupt:
-            bar.write("interrupted: saving a checkpoint")
-        finally:
-            ckpt.save(counters)
-            bar.close()
+            sample = lambda path: save_samples(generator, encoder, val_batch, label_set, run, path)
+            if loop.step_done(n, losses | {"d": loss_d}, sample):
+                break
     return ckpt.path
 
 
