@@ -181,6 +181,7 @@ def test_cli_lists_commands():
         assert command in result.stdout
 
 
+@pytest.mark.timeout(900)  # nine child processes, each importing torch
 def test_cli_train_evaluate_export_pseudo_label(fixtures, tmp_path):
     def cli(*args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "model_training", *map(str, args)], capture_output=True,
