@@ -70,8 +70,6 @@ def sha256(path: Path) -> str:
 
 def export_graph(module: nn.Module, inputs: dict[str, torch.Tensor], outputs: list[str], path: Path) -> None:
     """torch -> ONNX with dynamic batch/height/width, then onnxruntime parity on fresh random inputs."""
-    import onnxruntime as ort
-
     module.eval()
     dynamic = {name: ({0: "batch", 2: "height", 3: "width"} if t.dim() == 4 else {0: "batch"})
                for name, t in inputs.items()}

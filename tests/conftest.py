@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from model_training.data.fixtures import write_fixtures
 from tests.helpers.tiny_models import write_tiny_weights
 
 
@@ -15,3 +16,11 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("tiny-weights")
     write_tiny_weights(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def fixture_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic datasets of model_training.data.fixtures (read-only: tests write elsewhere)."""
+    root = tmp_path_factory.mktemp("fixture-data")
+    write_fixtures(root)
+    return root

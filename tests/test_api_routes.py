@@ -66,7 +66,7 @@ def test_thumbnails_and_samples_are_served_through_the_registry(client):
     assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
     assert decode(thumbnail.content).size == (16, 16)
     assert client.get(spade["samples_url"]).status_code == 200
-    for url in (f"/models/{SPADE_ID}/styles/rainy/thumbnail", f"/models/nope/styles/sunny/thumbnail",
+    for url in (f"/models/{SPADE_ID}/styles/rainy/thumbnail", "/models/nope/styles/sunny/thumbnail",
                 f"/models/{SPADE_ID}/styles/..%2F..%2Fspade-test.json/thumbnail", f"/models/{FACADES_ID}/samples"):
         response = client.get(url)
         assert response.status_code == 404, url

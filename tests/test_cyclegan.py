@@ -9,7 +9,7 @@ from model_training.config import REPO_ROOT, CycleGanModelConfig, load_config
 from model_training.models.cyclegan import ImagePool, ResnetGenerator
 from model_training.profile import count_gmacs
 from model_training.train_cyclegan import build_generator, train
-from tests.helpers.training import checkpoint, fixture_data, run_cli, tiny_config, with_run  # noqa: F401
+from tests.helpers.training import checkpoint, run_cli, tiny_config, with_run
 
 TINY = {"ngf": 4, "ndf": 4, "n_blocks": 2, "pool_size": 3}
 

@@ -12,7 +12,7 @@ from model_training.data.transforms import Geometry
 from model_training.datasets import build_dataset
 from model_training.labelsets import FACADES, LABEL_SETS, LANDSCAPE, colour_table, colourise, quantise_colours
 from model_training.runtime import StepBatches
-from tests.helpers.training import fixture_data, tiny_config  # noqa: F401
+from tests.helpers.training import tiny_config
 
 TRAIN = Geometry(40, 32, True)
 VAL = Geometry(40, 40, False)

@@ -11,10 +11,8 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import pytest
 import yaml
 
 from backend.settings import MEGABYTE, Settings
+from tests.helpers.server import free_port, wait_until_healthy
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS_ENV = {name.upper() for name in Settings.model_fields}
@@ -203,29 +202,12 @@ def test_dockerfile_copies_paths_that_exist_and_reach_the_build_context(dockerfi
 
 # --- The image's command, run here.
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def as_local_command(argv: list[str]) -> list[str]:
     """The image's `python` is its venv's interpreter; here it is this test's interpreter."""
     assert argv[0] == "python"
     return [sys.executable, *argv[1:]]
 
-
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the image's command exited"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the image's command did not answer /healthz")
 
 
 def image_environment(dockerfile: Dockerfile, port: int, weights: Path) -> dict[str, str]:

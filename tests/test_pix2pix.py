@@ -9,7 +9,7 @@ from model_training.config import REPO_ROOT, Pix2PixModelConfig, load_config
 from model_training.models.pix2pix import UnetGenerator
 from model_training.profile import count_gmacs
 from model_training.train_pix2pix import build_generator, train
-from tests.helpers.training import checkpoint, fixture_data, run_cli, tiny_config, with_run  # noqa: F401
+from tests.helpers.training import checkpoint, run_cli, tiny_config, with_run
 
 TINY = {"ngf": 4, "ndf": 4, "depth": 5, "norm": "instance"}
 

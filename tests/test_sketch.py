@@ -7,7 +7,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 from backend.sketch import INK, PAPER, extract_sketch
-from tests.helpers.training import fixture_data  # noqa: F401
 
 
 def shapes_photo(width: int = 128, height: int = 96) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""SPADE and the segmenter: shapes, learning on fixtures, exact resumption; export and evaluation of all
+"""SPADE and the segmenter: shapes, learning on fixture_data, exact resumption; export and evaluation of all
 four families: ONNX parity, cards, metrics and the command line."""
 
 from __future__ import annotations
@@ -20,14 +20,9 @@ from model_training.models.segmenter import Segmenter
 from model_training.models.spade import SPADEGenerator, StyleEncoder, one_hot
 from model_training.profile import count_gmacs
 from tests.helpers.tiny_runs import segmenter_config, spade_config, write_toml
-from tests.helpers.training import fixture_data, tiny_config  # noqa: F401
+from tests.helpers.training import tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def fixtures(fixture_data: Path) -> Path:
-    return fixture_data
 
 
 def _losses(run_dir: Path) -> dict[int, dict]:
@@ -69,10 +64,10 @@ def test_segmenter_shapes(size):
     assert logits.shape == (1, 8, *size)
 
 
-def test_spade_learns_on_an_overfit_batch(fixtures, tmp_path):
+def test_spade_learns_on_an_overfit_batch(fixture_data, tmp_path):
     from model_training import train_spade
 
-    config = spade_config(fixtures, tmp_path / "run", lambda_feat=0.0)
+    config = spade_config(fixture_data, tmp_path / "run", lambda_feat=0.0)
     config.run.max_steps, config.run.batch_size = 40, 2
     config.data.train_split = "val"  # two images: an overfit batch
     config.optim.lr_g = 2e-3
@@ -83,10 +78,10 @@ def test_spade_learns_on_an_overfit_batch(fixtures, tmp_path):
     assert last < 0.8 * first
 
 
-def test_segmenter_learns_on_an_overfit_batch(fixtures, tmp_path):
+def test_segmenter_learns_on_an_overfit_batch(fixture_data, tmp_path):
     from model_training import train_segmenter
 
-    config = segmenter_config(fixtures, tmp_path / "run")
+    config = segmenter_config(fixture_data, tmp_path / "run")
     config.run.max_steps = 60
     config.data.train_split = "val"  # two images: an overfit batch
     train_segmenter.train(config)
@@ -95,14 +90,14 @@ def test_segmenter_learns_on_an_overfit_batch(fixtures, tmp_path):
 
 
 @pytest.mark.parametrize("family", ["spade", "segmenter"])
-def test_interrupt_then_resume_gives_identical_next_step_losses(fixtures, tmp_path, family, monkeypatch):
+def test_interrupt_then_resume_gives_identical_next_step_losses(fixture_data, tmp_path, family, monkeypatch):
     import importlib
 
     from model_training import runtime
 
     trainer = importlib.import_module(f"model_training.train_{family}")
     make = spade_config if family == "spade" else segmenter_config
-    trainer.train(make(fixtures, tmp_path / "straight"))  # 4 steps
+    trainer.train(make(fixture_data, tmp_path / "straight"))  # 4 steps
 
     real_loader = runtime.batch_loader
 
@@ -113,22 +108,22 @@ def test_interrupt_then_resume_gives_identical_next_step_losses(fixtures, tmp_pa
             yield batch
 
     monkeypatch.setattr(runtime, "batch_loader", interrupted_after_two_steps)
-    trainer.train(make(fixtures, tmp_path / "resumed"))
+    trainer.train(make(fixture_data, tmp_path / "resumed"))
     monkeypatch.setattr(runtime, "batch_loader", real_loader)
     assert sorted(_losses(tmp_path / "resumed")) == [0, 1]
-    trainer.train(make(fixtures, tmp_path / "resumed"), resume=True)
+    trainer.train(make(fixture_data, tmp_path / "resumed"), resume=True)
 
     a, b = _losses(tmp_path / "straight"), _losses(tmp_path / "resumed")
     for step in (2, 3):
         assert a[step] == b[step], f"step {step}: {a[step]} != {b[step]}"
 
 
-def test_export_checks_onnx_parity_and_writes_valid_cards(fixtures, tmp_path):
+def test_export_checks_onnx_parity_and_writes_valid_cards(fixture_data, tmp_path):
     from model_training import train_segmenter, train_spade
     from model_training.export import export
 
-    train_spade.train(spade_config(fixtures, tmp_path / "spade"))
-    train_segmenter.train(segmenter_config(fixtures, tmp_path / "seg"))
+    train_spade.train(spade_config(fixture_data, tmp_path / "spade"))
+    train_segmenter.train(segmenter_config(fixture_data, tmp_path / "seg"))
     weights = tmp_path / "weights"
     spade_card = load_card(export(tmp_path / "spade", weights))
     seg_card = load_card(export(tmp_path / "seg", weights))
@@ -182,15 +177,15 @@ def test_cli_lists_commands():
 
 
 @pytest.mark.timeout(900)  # nine child processes, each importing torch
-def test_cli_train_evaluate_export_pseudo_label(fixtures, tmp_path):
+def test_cli_train_evaluate_export_pseudo_label(fixture_data, tmp_path):
     def cli(*args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "model_training", *map(str, args)], capture_output=True,
                                 text=True, cwd=REPO, timeout=240)
         assert result.returncode == 0, result.stderr[-2000:]
         return result.stdout
 
-    seg_toml = write_toml(segmenter_config(fixtures, tmp_path / "seg"), tmp_path / "seg.toml")
-    spade_toml = write_toml(spade_config(fixtures, tmp_path / "spade"), tmp_path / "spade.toml")
+    seg_toml = write_toml(segmenter_config(fixture_data, tmp_path / "seg"), tmp_path / "seg.toml")
+    spade_toml = write_toml(spade_config(fixture_data, tmp_path / "spade"), tmp_path / "spade.toml")
     cli("train", "segmenter", "--config", seg_toml, "run.max_steps=3")
     cli("train", "spade", "--config", spade_toml, "run.max_steps=2")
     cli("train", "spade", "--config", spade_toml, "--resume", "run.max_steps=3")
@@ -211,7 +206,7 @@ def test_cli_train_evaluate_export_pseudo_label(fixtures, tmp_path):
     assert card.evaluation_command.startswith("python -m model_training evaluate")
     assert card.samples == "samples/spade-tiny.png" and (tmp_path / "weights" / card.samples).exists()
 
-    cli("pseudo-label", tmp_path / "seg", fixtures / "photos", "--out", tmp_path / "pseudo", "--size", 64)
+    cli("pseudo-label", tmp_path / "seg", fixture_data / "photos", "--out", tmp_path / "pseudo", "--size", 64)
     assert len(list((tmp_path / "pseudo" / "labels").glob("*.png"))) == 6
     assert len(list((tmp_path / "pseudo" / "images").glob("*.jpg"))) == 6
 
@@ -230,24 +225,24 @@ EXPORT = {"title": "tiny", "description": "test", "size": 64,
 
 
 @pytest.mark.parametrize("kind", ["labels", "sketch", "cyclegan"])
-def test_pix2pix_and_cyclegan_evaluate_and_export(fixtures, tmp_path, kind):
+def test_pix2pix_and_cyclegan_evaluate_and_export(fixture_data, tmp_path, kind):
     from model_training import train_cyclegan, train_pix2pix
     from model_training.evaluate import evaluate
     from model_training.export import export
 
     unet = {"ngf": 4, "ndf": 4, "depth": 5, "norm": "instance"}
     if kind == "labels":
-        data = {"dataset": "facades", "roots": [str(fixtures / "facades")], "label_set": "cmp-facades",
+        data = {"dataset": "facades", "roots": [str(fixture_data / "facades")], "label_set": "cmp-facades",
                 "load_size": 64, "crop_size": 32, "val_limit": 2}
         config = tiny_config("pix2pix", tmp_path / "run", data, unet, EXPORT | {"id": "p2p-labels", "input_kind": "labels"})
         trainer, feeds = train_pix2pix, {"labels": np.zeros((1, 1, 64, 64), np.int64)}
     elif kind == "sketch":
-        photos = str(fixtures / "photos")
+        photos = str(fixture_data / "photos")
         data = {"dataset": "sketch_photos", "roots": [photos, photos], "load_size": 64, "crop_size": 32, "val_limit": 2}
         config = tiny_config("pix2pix", tmp_path / "run", data, unet, EXPORT | {"id": "p2p-sketch", "input_kind": "sketch"})
         trainer, feeds = train_pix2pix, {"sketch": np.ones((1, 1, 64, 64), np.float32)}
     else:
-        data = {"dataset": "unpaired", "roots": [str(fixtures / "unpaired")], "load_size": 64, "crop_size": 32,
+        data = {"dataset": "unpaired", "roots": [str(fixture_data / "unpaired")], "load_size": 64, "crop_size": 32,
                 "val_limit": 2}
         config = tiny_config("cyclegan", tmp_path / "run", data, {"ngf": 4, "ndf": 4, "n_blocks": 2, "pool_size": 3},
                              EXPORT | {"id": "cyclegan-tiny", "input_kind": "photo"})

@@ -7,19 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from model_training.config import REPO_ROOT, TrainConfig, config_from_dict, dump_toml
-from model_training.data.fixtures import write_fixtures
-
-
-@pytest.fixture(scope="session")
-def fixture_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synthetic datasets of model_training.data.fixtures (read-only: tests write elsewhere)."""
-    root = tmp_path_factory.mktemp("fixture-data")
-    write_fixtures(root)
-    return root
 
 
 def tiny_config(family: str, out_dir: Path, data: dict, model: dict, export: dict | None = None,
