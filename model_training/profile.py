@@ -11,10 +11,11 @@ def count_gmacs(model: nn.Module, *inputs: torch.Tensor) -> float:
     """GMACs of one forward pass: convolutions and linear layers (everything else is noise next to them)."""
     total = 0
 
-    def conv_hook(module: nn.Conv2d, args, output: torch.Tensor) -> None:
+    def conv_hook(module: nn.Conv2d, args, output: torch.Tensor | tuple[torch.Tensor, ...]) -> None:
         nonlocal total
         kernel = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
-        total += output.numel() * kernel
+        outputs = output if isinstance(output, tuple) else (output,)  # a conv may return its output in parts
+        total += sum(o.numel() for o in outputs) * kernel
 
     def conv_transpose_hook(module: nn.ConvTranspose2d, args, output: torch.Tensor) -> None:
         nonlocal total
