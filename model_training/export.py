@@ -145,41 +145,32 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
     label_set = label_set_of(config) if config.data.label_set else None
     style_encoder, presets = None, []
 
+    outputs = ["image"]
     if config.family == "spade":
         generator = strip_spectral_norm(modules["generator"]).eval()
         encoder = strip_spectral_norm(modules["encoder"]).eval()
         z_dim = config.model.z_dim
         graph = LabelsToImage(generator, num_classes(label_set), with_style=True)
         inputs = {"labels": torch.randint(0, num_classes(label_set), (1, 1, size, size)), "style": torch.randn(1, z_dim)}
-        export_graph(graph, inputs, ["image"], onnx_path)
         encoder_path = weights / f"{e.id}.style-encoder.onnx"
         export_graph(encoder, {"image": torch.zeros(1, 3, size, size)}, ["mu", "logvar"], encoder_path)
         style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=sha256(encoder_path), z_dim=z_dim)
         presets = _style_presets(config, encoder, weights)
-        measured = graph
     elif config.family == "pix2pix" and e.input_kind == "labels":
-        generator = modules["generator"].eval()
-        graph = LabelsToImage(generator, num_classes(label_set), with_style=False)
+        graph = LabelsToImage(modules["generator"].eval(), num_classes(label_set), with_style=False)
         inputs = {"labels": torch.randint(0, num_classes(label_set), (1, 1, size, size))}
-        export_graph(graph, inputs, ["image"], onnx_path)
-        measured = graph
     elif config.family == "pix2pix":
         graph = modules["generator"].eval()
         inputs = {"sketch": torch.zeros(1, 1, size, size)}
-        export_graph(graph, inputs, ["image"], onnx_path)
-        measured = graph
     elif config.family == "cyclegan":
         graph = modules["G_AB"].eval()
         inputs = {"photo": torch.zeros(1, 3, size, size)}
-        export_graph(graph, inputs, ["image"], onnx_path)
-        measured = graph
     elif config.family == "segmenter":
         graph = ImageToLabels(modules["model"].eval())
-        inputs = {"image": torch.zeros(1, 3, size, size)}
-        export_graph(graph, inputs, ["labels"], onnx_path)
-        measured = graph
+        inputs, outputs = {"image": torch.zeros(1, 3, size, size)}, ["labels"]
     else:
         raise ValueError(f"cannot export family {config.family!r}")
+    export_graph(graph, inputs, outputs, onnx_path)
 
     metrics_path = metrics_path or (run_dir / "metrics.json")
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
@@ -193,8 +184,8 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         id=e.id, kind=config.family, title=e.title, description=e.description, input_kind=e.input_kind,
         size=size, onnx=onnx_path.name, onnx_sha256=sha256(onnx_path), label_set=label_set,
         style_encoder=style_encoder, style_presets=presets,
-        params=count_params(measured) + (count_params(modules["encoder"]) if config.family == "spade" else 0),
-        gmacs=round(count_gmacs(measured, *inputs.values()), 3),
+        params=count_params(graph) + (count_params(modules["encoder"]) if config.family == "spade" else 0),
+        gmacs=round(count_gmacs(graph, *inputs.values()), 3),
         training=Training(
             data=[DataSource(**d) for d in e.data],
             command=command or _training_commands(run_dir),
