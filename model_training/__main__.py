@@ -24,7 +24,8 @@ def _train(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from model_training.evaluate import evaluate
 
-    evaluate(args.run, Path(args.out) if args.out else None, args.segmenter, args.limit)
+    evaluate(args.run, Path(args.out) if args.out else None, args.segmenter, args.limit,
+             Path(args.onnx) if args.onnx else None, args.baseline)
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -62,7 +63,10 @@ def main(argv: list[str] | None = None) -> None:
 
     evaluate = commands.add_parser("evaluate", help="measure a trained run, write JSON metrics")
     evaluate.add_argument("run", help="run folder (holds checkpoint.pt and config.toml)")
-    evaluate.add_argument("--segmenter", help="segmenter run folder, for the FCN-score of label->photo models")
+    evaluate.add_argument("--segmenter", help="segmenter run folder or exported segmenter (weights/ID.onnx), "
+                                               "for the FCN-score of label->photo models")
+    evaluate.add_argument("--onnx", help="score this exported graph of the run instead of its torch generator")
+    evaluate.add_argument("--baseline", help="run of a baseline trained on the same data for the same CPU time")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
     evaluate.add_argument("--out", help="JSON output (default: RUN/metrics.json)")
     evaluate.set_defaults(handler=_evaluate)

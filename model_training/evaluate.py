@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from backend.cards import load_card
 from model_training import runtime as rt
 from model_training.checkpoints import load_run
 from model_training.datasets import build_dataset, label_set_of
@@ -73,9 +73,40 @@ def _labels_rgb(labels: torch.Tensor, label_set) -> torch.Tensor:
     return torch.from_numpy(colourise(labels[0].numpy(), label_set)).permute(2, 0, 1).float() / 127.5 - 1
 
 
+class OnnxGraph:
+    """An exported graph in onnxruntime, called with named tensors like the torch module it stands for."""
+
+    def __init__(self, path: str | Path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, **inputs: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {k: v.numpy() for k, v in inputs.items()})[0])
+
+
+def _labels_to_photo(config, modules: dict, onnx: Path | None):
+    """(labels, style code) -> photo, from the run's torch generator or from its exported graph."""
+    classes = num_classes(label_set_of(config))
+    if onnx is not None:
+        graph = OnnxGraph(onnx)
+        if config.family == "spade":
+            return lambda labels, z: graph(labels=labels.long(), style=z)
+        return lambda labels, z: graph(labels=labels.long())
+    g = modules["generator"]
+    if config.family == "spade":
+        return lambda labels, z: g(one_hot(labels, classes), z)
+    return lambda labels, z: g(one_hot(labels, classes))
+
+
 @torch.no_grad()
 def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | None = None,
-             limit: int | None = None) -> dict:
+             limit: int | None = None, onnx: Path | None = None, baseline_run: str | None = None) -> dict:
+    """`onnx`: measure this exported graph of the run instead of its torch generator (what the server
+    runs). `baseline_run`: a labels -> photo run trained on the same data for the same CPU time,
+    evaluated alongside for the comparison table."""
     run_dir = Path(run_dir)
     config, modules, counters = load_run(run_dir)
     torch.set_num_threads(config.run.threads or torch.get_num_threads())
@@ -83,6 +114,11 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     rows: list[list[torch.Tensor]] = []
     metrics: dict = {"family": config.family, "images": min(limit or len(val_set), len(val_set)),
                      "size": config.data.load_size, "step": counters["step"]}
+    labels_to_photo = config.family in ("spade", "pix2pix") and config.export.input_kind == "labels"
+    if (onnx or baseline_run) and not labels_to_photo:
+        raise ValueError("--onnx and --baseline apply to label -> photo models (SPADE, pix2pix on labels)")
+    if onnx is not None:
+        metrics["graph"] = Path(onnx).name
 
     if config.family == "segmenter":
         label_set = label_set_of(config)
@@ -94,41 +130,41 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                      for img, p, t in zip(batch["image"], predicted, batch["labels"])]
         metrics["validation"] = confusion.scores()
 
-    elif config.family in ("spade", "pix2pix") and config.export.input_kind == "labels":
+    elif labels_to_photo:
         label_set = label_set_of(config)
         classes = num_classes(label_set)
-        segmenter = _load_segmenter(segmenter_run, label_set.name)
+        segment = load_segmenter(segmenter_run, label_set.name)
+        generate = _labels_to_photo(config, modules, onnx)
         oracle, generated, own_style = Confusion(classes), Confusion(classes), Confusion(classes)
         l1, diversity, toward, away = [], [], [], []
         seed = torch.Generator().manual_seed(0)
         for batch in _batches(val_set, limit):
-            segmap = one_hot(batch["labels"], classes)
-            real = batch["image"]
+            labels, real = batch["labels"], batch["image"]
             if config.family == "spade":
-                g, enc = modules["generator"], modules["encoder"]
+                enc = modules["encoder"]
                 z_dim = config.model.z_dim
-                fake = g(segmap, torch.randn(len(real), z_dim, generator=seed))
-                other = g(segmap, torch.randn(len(real), z_dim, generator=seed))
-                own = g(segmap, enc(real)[0])
+                fake = generate(labels, torch.randn(len(real), z_dim, generator=seed))
+                other = generate(labels, torch.randn(len(real), z_dim, generator=seed))
+                own = generate(labels, enc(real)[0])
                 # A style photo from another scene: does the output's look move toward it?
                 style_photo = real.roll(1, 0)
-                styled = g(segmap, enc(style_photo)[0])
+                styled = generate(labels, enc(style_photo)[0])
                 target = colour_stats(style_photo)
                 toward.append((colour_stats(styled) - target).abs().mean(1))
                 away.append((colour_stats(fake) - target).abs().mean(1))
                 diversity.append((fake - other).abs().mean(dim=(1, 2, 3)))
                 l1.append((own - real).abs().mean(dim=(1, 2, 3)))
-                if segmenter is not None:
-                    own_style.add(batch["labels"], segmenter(own).argmax(1, keepdim=True))
-                rows += [[_labels_rgb(t, label_set), f, o, r] for t, f, o, r in zip(batch["labels"], fake, own, real)]
+                if segment is not None:
+                    own_style.add(labels, segment(own))
+                rows += [[_labels_rgb(t, label_set), f, o, r] for t, f, o, r in zip(labels, fake, own, real)]
             else:
-                fake = modules["generator"](segmap)
+                fake = generate(labels, None)
                 l1.append((fake - real).abs().mean(dim=(1, 2, 3)))
-                rows += [[_labels_rgb(t, label_set), f, r] for t, f, r in zip(batch["labels"], fake, real)]
-            if segmenter is not None:
-                generated.add(batch["labels"], segmenter(fake).argmax(1, keepdim=True))
-                oracle.add(batch["labels"], segmenter(real).argmax(1, keepdim=True))
-        if segmenter is not None:
+                rows += [[_labels_rgb(t, label_set), f, r] for t, f, r in zip(labels, fake, real)]
+            if segment is not None:
+                generated.add(labels, segment(fake))
+                oracle.add(labels, segment(real))
+        if segment is not None:
             fcn = {"generated": generated.scores(), "real_photos_oracle": oracle.scores()}
             if config.family == "spade":
                 fcn["generated"]["style"] = "random codes"
@@ -137,6 +173,9 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 fcn["generated"]["pixel_accuracy"] / fcn["real_photos_oracle"]["pixel_accuracy"], 3)
             metrics["fcn_score"] = fcn
             metrics["segmenter"] = str(segmenter_run)
+        if baseline_run is not None:
+            metrics["equal_cpu_time_comparison"] = _comparison(run_dir, counters, metrics, baseline_run,
+                                                               segmenter_run, limit)
         key = "l1_with_own_style" if config.family == "spade" else "l1"
         metrics[key] = round(float(torch.cat(l1).mean()), 4)
         if config.family == "spade":
@@ -177,8 +216,9 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     else:
         raise ValueError(f"cannot evaluate family {config.family!r}")
 
-    metrics["command"] = "python -m model_training " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["evaluate"] \
-        else f"python -m model_training evaluate {run_dir}"
+    options = {"--segmenter": segmenter_run, "--onnx": onnx, "--baseline": baseline_run, "--limit": limit}
+    metrics["command"] = shlex.join(["python", "-m", "model_training", "evaluate", str(run_dir)] + [
+        part for flag, value in options.items() if value is not None for part in (flag, str(value))])
     out = out or run_dir / "metrics.json"
     out.write_text(json.dumps(metrics, indent=2) + "\n")
     rt.save_sheet(rows[:6], run_dir / "evaluation.png")
@@ -186,10 +226,33 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     return metrics
 
 
-def _load_segmenter(segmenter_run: str | None, label_set_name: str):
-    if segmenter_run is None:
+def load_segmenter(segmenter: str | Path | None, label_set_name: str):
+    """images -> int64 class indices [N, 1, H, W], from a segmenter run or an exported segmenter graph
+    (`weights/<id>.onnx` next to its card), so a fresh clone can score with the shipped segmenter."""
+    if segmenter is None:
         return None
-    config, modules, _ = load_run(segmenter_run)
+    if str(segmenter).endswith(".onnx"):
+        card = load_card(Path(segmenter).with_suffix(".json"))
+        if card.kind != "segmenter" or card.label_set is None or card.label_set.name != label_set_name:
+            raise ValueError(f"{segmenter} is not a segmenter for the label set {label_set_name!r}")
+        graph = OnnxGraph(segmenter)
+        return lambda images: graph(image=images)
+    config, modules, _ = load_run(segmenter)
     if config.family != "segmenter" or config.data.label_set != label_set_name:
-        raise ValueError(f"{segmenter_run} is not a segmenter for the label set {label_set_name!r}")
-    return modules["model"]
+        raise ValueError(f"{segmenter} is not a segmenter for the label set {label_set_name!r}")
+    return lambda images: modules["model"](images).argmax(1, keepdim=True)
+
+
+def _comparison(run_dir: Path, counters: dict, metrics: dict, baseline_run: str, segmenter_run: str | None,
+                limit: int | None) -> dict:
+    """Both rows of the FCN-score table, each with the CPU time its training took."""
+    baseline = evaluate(baseline_run, segmenter_run=segmenter_run, limit=limit)
+    _, _, baseline_counters = load_run(baseline_run)
+
+    def row(run, run_counters, run_metrics):
+        return {"run": str(run), "step": run_counters["step"],
+                "cpu_minutes": round(run_counters.get("cpu_seconds", 0.0) / 60, 1),
+                "fcn_score": run_metrics.get("fcn_score")}
+
+    return {"note": "the same data, crops and validation label maps; compare at equal cpu_minutes",
+            "model": row(run_dir, counters, metrics), "baseline": row(baseline_run, baseline_counters, baseline)}

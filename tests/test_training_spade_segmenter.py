@@ -257,3 +257,43 @@ def test_pix2pix_and_cyclegan_evaluate_and_export(fixture_data, tmp_path, kind):
     session = ort.InferenceSession(str(tmp_path / "weights" / card.onnx), providers=["CPUExecutionProvider"])
     (image,) = session.run(["image"], feeds)
     assert image.shape == (1, 3, 64, 64) and np.isfinite(image).all()
+
+
+def test_evaluate_with_a_segmenter_graph_a_baseline_and_an_exported_generator(fixture_data, tmp_path):
+    """What a fresh clone can run: the FCN-score judged by an exported segmenter graph, a baseline run
+    compared at equal CPU time, and the exported generator scored like its torch original."""
+    from model_training import train_pix2pix, train_segmenter, train_spade
+    from model_training.evaluate import evaluate
+    from model_training.export import export
+
+    train_segmenter.train(segmenter_config(fixture_data, tmp_path / "seg"))
+    export(tmp_path / "seg", tmp_path / "weights")
+    segmenter_graph = str(tmp_path / "weights" / "segmenter-tiny.onnx")
+    train_spade.train(spade_config(fixture_data, tmp_path / "spade"))
+    baseline_data = {"dataset": "label_folders", "roots": [str(fixture_data / "landscape")],
+                     "label_set": "stanford-background", "load_size": 48, "crop_size": 32, "val_limit": 2}
+    train_pix2pix.train(tiny_config("pix2pix", tmp_path / "baseline", baseline_data,
+                                    {"ngf": 4, "ndf": 4, "depth": 4, "norm": "instance"},
+                                    EXPORT | {"id": "p2p-baseline", "input_kind": "labels"}))
+
+    with_torch_judge = evaluate(tmp_path / "spade", segmenter_run=str(tmp_path / "seg"))
+    metrics = evaluate(tmp_path / "spade", segmenter_run=segmenter_graph, baseline_run=str(tmp_path / "baseline"))
+    # The graph's argmax may flip near-ties, nothing more.
+    assert metrics["fcn_score"]["real_photos_oracle"]["pixel_accuracy"] == pytest.approx(
+        with_torch_judge["fcn_score"]["real_photos_oracle"]["pixel_accuracy"], abs=0.01)
+    comparison = metrics["equal_cpu_time_comparison"]
+    assert comparison["model"]["fcn_score"] == metrics["fcn_score"] and comparison["model"]["step"] == 4
+    assert comparison["baseline"]["step"] == 4 and "generated" in comparison["baseline"]["fcn_score"]
+    assert comparison["model"]["cpu_minutes"] >= 0 and comparison["baseline"]["cpu_minutes"] >= 0
+    assert metrics["command"].endswith(f"--segmenter {segmenter_graph} --baseline {tmp_path / 'baseline'}")
+
+    card = load_card(export(tmp_path / "spade", tmp_path / "weights"))
+    from_graph = evaluate(tmp_path / "spade", segmenter_run=segmenter_graph, onnx=tmp_path / "weights" / card.onnx)
+    assert from_graph["graph"] == "spade-tiny.onnx"
+    assert from_graph["l1_with_own_style"] == pytest.approx(metrics["l1_with_own_style"], abs=1e-3)
+    assert from_graph["fcn_score"]["real_photos_oracle"] == metrics["fcn_score"]["real_photos_oracle"]
+
+    with pytest.raises(ValueError, match="label -> photo"):
+        evaluate(tmp_path / "seg", onnx=tmp_path / "weights" / "segmenter-tiny.onnx")
+    with pytest.raises(ValueError, match="not a segmenter"):
+        evaluate(tmp_path / "spade", segmenter_run=str(tmp_path / "weights" / card.onnx))
