@@ -79,9 +79,10 @@ class OnnxGraph:
     def __init__(self, path: str | Path):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        from backend.engine import session_options
+
+        self.session = ort.InferenceSession(str(path), session_options(torch.get_num_threads()),
+                                            providers=["CPUExecutionProvider"])
 
     def __call__(self, **inputs: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.session.run(None, {k: v.numpy() for k, v in inputs.items()})[0])
@@ -113,7 +114,8 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     val_set = build_dataset(config, train=False)
     rows: list[list[torch.Tensor]] = []
     metrics: dict = {"family": config.family, "images": min(limit or len(val_set), len(val_set)),
-                     "size": config.data.load_size, "step": counters["step"]}
+                     "size": config.data.load_size, "step": counters["step"],
+                     "cpu_minutes": round(counters.get("cpu_seconds", 0.0) / 60, 1)}
     labels_to_photo = config.family in ("spade", "pix2pix") and config.export.input_kind == "labels"
     if (onnx or baseline_run) and not labels_to_photo:
         raise ValueError("--onnx and --baseline apply to label -> photo models (SPADE, pix2pix on labels)")
@@ -174,8 +176,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             metrics["fcn_score"] = fcn
             metrics["segmenter"] = str(segmenter_run)
         if baseline_run is not None:
-            metrics["equal_cpu_time_comparison"] = _comparison(run_dir, counters, metrics, baseline_run,
-                                                               segmenter_run, limit)
+            metrics["equal_cpu_time_comparison"] = _comparison(run_dir, metrics, baseline_run, segmenter_run, limit)
         key = "l1_with_own_style" if config.family == "spade" else "l1"
         metrics[key] = round(float(torch.cat(l1).mean()), 4)
         if config.family == "spade":
@@ -243,16 +244,14 @@ def load_segmenter(segmenter: str | Path | None, label_set_name: str):
     return lambda images: modules["model"](images).argmax(1, keepdim=True)
 
 
-def _comparison(run_dir: Path, counters: dict, metrics: dict, baseline_run: str, segmenter_run: str | None,
+def _comparison(run_dir: Path, metrics: dict, baseline_run: str, segmenter_run: str | None,
                 limit: int | None) -> dict:
     """Both rows of the FCN-score table, each with the CPU time its training took."""
     baseline = evaluate(baseline_run, segmenter_run=segmenter_run, limit=limit)
-    _, _, baseline_counters = load_run(baseline_run)
 
-    def row(run, run_counters, run_metrics):
-        return {"run": str(run), "step": run_counters["step"],
-                "cpu_minutes": round(run_counters.get("cpu_seconds", 0.0) / 60, 1),
+    def row(run, run_metrics):
+        return {"run": str(run), "step": run_metrics["step"], "cpu_minutes": run_metrics["cpu_minutes"],
                 "fcn_score": run_metrics.get("fcn_score")}
 
     return {"note": "the same data, crops and validation label maps; compare at equal cpu_minutes",
-            "model": row(run_dir, counters, metrics), "baseline": row(baseline_run, baseline_counters, baseline)}
+            "model": row(run_dir, metrics), "baseline": row(baseline_run, baseline)}
