@@ -61,9 +61,22 @@ class LabelSet(_Strict):
 
 
 class StyleEncoder(_Strict):
+    """The style encoder's graph, and the Gaussian that random styles are drawn from: the distribution of
+    the training photos' codes, `code_mean + code_scale @ e` with e ~ N(0, I)."""
+
     onnx: str
     onnx_sha256: str
     z_dim: int = Field(gt=0)
+    code_mean: list[float]
+    code_scale: list[list[float]]  # lower-triangular: Cholesky factor of the codes' covariance x truncation
+
+    @model_validator(mode="after")
+    def _shapes(self) -> "StyleEncoder":
+        if len(self.code_mean) != self.z_dim:
+            raise ValueError(f"code_mean needs z_dim = {self.z_dim} numbers, got {len(self.code_mean)}")
+        if len(self.code_scale) != self.z_dim or any(len(row) != self.z_dim for row in self.code_scale):
+            raise ValueError(f"code_scale must be a {self.z_dim} x {self.z_dim} matrix")
+        return self
 
 
 class StylePreset(_Strict):

@@ -61,7 +61,7 @@ def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
     """The style code [1, z_dim] for a SPADE model; None when the style image must be encoded first.
 
     Models without a style input ignore every style option. With none given, a SPADE model uses its first
-    preset, else zeros (the mean of the style prior).
+    preset, else the mean of its training photos' codes. A seed draws from the Gaussian of those codes.
     """
     z_dim = model.z_dim
     if z_dim is None:
@@ -88,11 +88,13 @@ def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
     elif choice.seed is not None:
         if not 0 <= choice.seed <= MAX_SEED:
             raise ApiError(422, f"seed: must be between 0 and {MAX_SEED}")
-        code = np.random.default_rng(choice.seed).standard_normal(z_dim).astype(np.float32)
+        noise = np.random.default_rng(choice.seed).standard_normal(z_dim)
+        codes = model.card.style_encoder
+        code = (np.asarray(codes.code_mean) + np.asarray(codes.code_scale) @ noise).astype(np.float32)
     elif model.card.style_presets:
         code = np.asarray(model.card.style_presets[0].code, np.float32)
     else:
-        code = np.zeros(z_dim, np.float32)
+        code = np.asarray(model.card.style_encoder.code_mean, np.float32)
     return code[None]
 
 

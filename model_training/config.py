@@ -115,6 +115,9 @@ class ExportConfig:
     size: int = 256
     data: list[dict[str, str]] = field(default_factory=list)  # name, citation, terms
     presets: list[dict[str, str]] = field(default_factory=list)  # SPADE style presets: id, name, photo
+    # SPADE random styles: the training codes' Gaussian with its spread scaled by this (the truncation trick
+    # of BigGAN: below 1, fewer extreme looks, more faithful classes). Evaluation samples the same way.
+    style_truncation: float = 1.0
 
 
 @dataclass

@@ -21,19 +21,28 @@ def build_dataset(config: TrainConfig, train: bool) -> Dataset:
     """Training: random crops of `crop_size` at the `load_size` scale. Validation: the centre
     `load_size` square, deterministic, limited to `val_limit` images."""
     d = config.data
-    geometry = Geometry(d.load_size, d.crop_size, True) if train else Geometry(d.load_size, d.load_size, False)
-    split = d.train_split if train else d.val_split
+    if train:
+        return _dataset(config, d.train_split, Geometry(d.load_size, d.crop_size, True), train=True)
+    dataset = _dataset(config, d.val_split, Geometry(d.load_size, d.load_size, False), train=False)
+    return Subset(dataset, range(d.val_limit)) if len(dataset) > d.val_limit else dataset
+
+
+def training_photos(config: TrainConfig) -> Dataset:
+    """The training split as the model sees it at inference: whole `load_size` centre squares, no
+    augmentation, deterministic."""
+    d = config.data
+    return _dataset(config, d.train_split, Geometry(d.load_size, d.load_size, False), train=True)
+
+
+def _dataset(config: TrainConfig, split: str, geometry: Geometry, train: bool) -> Dataset:
+    d = config.data
     if d.dataset == "label_folders":
-        dataset = LabelPhotoFolder(d.roots, split, geometry)
-    elif d.dataset == "facades":
-        dataset = FacadePairs(d.roots[0], split, geometry, label_set_of(config))
-    elif d.dataset == "sketch_photos":
+        return LabelPhotoFolder(d.roots, split, geometry)
+    if d.dataset == "facades":
+        return FacadePairs(d.roots[0], split, geometry, label_set_of(config))
+    if d.dataset == "sketch_photos":
         # The last root holds out validation photos; the others train.
-        dataset = SketchPhotoFolder(d.roots[:-1] if train else d.roots[-1:], geometry)
-    elif d.dataset == "unpaired":
-        dataset = UnpairedFolders(d.roots[0], split, geometry, d.folder_a, d.folder_b)
-    else:
-        raise ValueError(f"unknown data.dataset {d.dataset!r}")
-    if not train and len(dataset) > d.val_limit:
-        dataset = Subset(dataset, range(d.val_limit))
-    return dataset
+        return SketchPhotoFolder(d.roots[:-1] if train else d.roots[-1:], geometry)
+    if d.dataset == "unpaired":
+        return UnpairedFolders(d.roots[0], split, geometry, d.folder_a, d.folder_b)
+    raise ValueError(f"unknown data.dataset {d.dataset!r}")

@@ -25,6 +25,7 @@ from model_training.checkpoints import load_run
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
 from model_training.models.spade import one_hot
+from model_training.style_codes import random_style_distribution
 
 BATCH = 8
 
@@ -138,22 +139,27 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         segment = load_segmenter(segmenter_run, label_set.name)
         generate = _labels_to_photo(config, modules, onnx)
         oracle, generated, own_style = Confusion(classes), Confusion(classes), Confusion(classes)
-        l1, diversity, toward, away = [], [], [], []
+        l1, diversity, toward, away, neutral = [], [], [], [], []
         seed = torch.Generator().manual_seed(0)
+        if config.family == "spade":
+            # Random styles as the painter draws them (see style_codes).
+            codes = random_style_distribution(config, modules["encoder"])
         for batch in _batches(val_set, limit):
             labels, real = batch["labels"], batch["image"]
             if config.family == "spade":
                 enc = modules["encoder"]
-                z_dim = config.model.z_dim
-                fake = generate(labels, torch.randn(len(real), z_dim, generator=seed))
-                other = generate(labels, torch.randn(len(real), z_dim, generator=seed))
+                fake = generate(labels, codes.sample(len(real), seed))
+                other = generate(labels, codes.sample(len(real), seed))
                 own = generate(labels, enc(real)[0])
-                # A style photo from another scene: does the output's look move toward it?
+                # A style photo from another scene: does the output's look move toward it, compared with a
+                # random style and with the neutral (mean) style?
                 style_photo = real.roll(1, 0)
                 styled = generate(labels, enc(style_photo)[0])
+                mean_style = generate(labels, codes.mean.expand(len(real), -1).contiguous())
                 target = colour_stats(style_photo)
                 toward.append((colour_stats(styled) - target).abs().mean(1))
                 away.append((colour_stats(fake) - target).abs().mean(1))
+                neutral.append((colour_stats(mean_style) - target).abs().mean(1))
                 diversity.append((fake - other).abs().mean(dim=(1, 2, 3)))
                 l1.append((own - real).abs().mean(dim=(1, 2, 3)))
                 if segment is not None:
@@ -169,7 +175,8 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         if segment is not None:
             fcn = {"generated": generated.scores(), "real_photos_oracle": oracle.scores()}
             if config.family == "spade":
-                fcn["generated"]["style"] = "random codes"
+                fcn["generated"]["style"] = ("random codes from the training codes' Gaussian, truncation "
+                                             f"{config.export.style_truncation}")
                 fcn["generated_own_style"] = own_style.scores()
             fcn["generated_over_oracle_pixel_accuracy"] = round(
                 fcn["generated"]["pixel_accuracy"] / fcn["real_photos_oracle"]["pixel_accuracy"], 3)
@@ -184,6 +191,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 "diversity_l1_between_random_codes": round(float(torch.cat(diversity).mean()), 4),
                 "colour_stats_distance_to_style_photo_with_it": round(float(torch.cat(toward).mean()), 4),
                 "colour_stats_distance_to_style_photo_without_it": round(float(torch.cat(away).mean()), 4),
+                "colour_stats_distance_to_style_photo_with_the_mean_code": round(float(torch.cat(neutral).mean()), 4),
             }
 
     elif config.family == "pix2pix":

@@ -98,16 +98,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
 @torch.no_grad()
 def save_samples(generator, encoder, batch: dict, label_set, run: rt.Runtime, path: Path) -> None:
-    """labels | output with the photo's own style | output with a random style | real photo."""
+    """labels | output with the photo's own style | output with the next photo's style | real photo.
+    (Not a random code: where random codes come from is only known after training, see style_codes.)"""
     generator.eval(), encoder.eval()
     classes = num_classes(label_set)
     real = batch["image"].to(run.device)
     segmap = one_hot(batch["labels"].to(run.device), classes)
     own, _ = encoder(real)
-    random_style = torch.randn(own.shape, generator=torch.Generator().manual_seed(0)).to(run.device)
-    with_own, with_random = generator(segmap, own).cpu(), generator(segmap, random_style).cpu()
+    with_own, with_other = generator(segmap, own).cpu(), generator(segmap, own.roll(1, 0)).cpu()
     rows = []
-    for labels, a, b, photo in zip(batch["labels"], with_own, with_random, batch["image"]):
+    for labels, a, b, photo in zip(batch["labels"], with_own, with_other, batch["image"]):
         coloured = torch.from_numpy(colourise(labels[0].numpy(), label_set)).permute(2, 0, 1).float() / 127.5 - 1
         rows.append([coloured, a, b, photo])
     rt.save_sheet(rows, path)

@@ -20,6 +20,9 @@ CARDS = sorted(WEIGHTS.glob("*.json"))
 # The embedded defaults a fresh clone paints with (issue: shipped weights).
 DEFAULT_IDS = {"segmenter-landscape", "spade-landscape", "pix2pix-sketch", "pix2pix-facades",
                "cyclegan-monet", "cyclegan-winter"}
+# Mean absolute difference, in 8-bit levels, that two styles' pictures must at least have: side by side,
+# such pictures look different. (A style encoder whose codes had collapsed gave 1-3.)
+MIN_STYLE_DIFFERENCE = 6.0
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +106,21 @@ def test_shipped_model_loads_and_paints(client: TestClient, card_path: Path):
     assert np.isfinite(picture).all()
     assert picture.std() > 5, "the picture is (nearly) constant"
     assert picture.reshape(-1, 3).std(0).max() > 5
+
+
+@pytest.mark.parametrize("card_path", [p for p in CARDS if load_card(p).style_presets], ids=lambda p: p.stem)
+def test_shipped_styles_paint_visibly_different_pictures(client: TestClient, card_path: Path):
+    """Every preset, and a random style, changes the picture: the style encoder's codes carry a look."""
+    card = load_card(card_path)
+    upload = _png(_scene(card))
+
+    def paint(**style) -> np.ndarray:
+        response = client.post("/translate", data={"model": card.id, **style}, files={"image": ("in.png", upload)})
+        assert response.status_code == 200, response.text
+        return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(np.float32)
+
+    pictures = {p.id: paint(style_id=p.id) for p in card.style_presets} | {"seed 1": paint(seed="1")}
+    names = sorted(pictures)
+    closest = min((np.abs(pictures[a] - pictures[b]).mean(), a, b)
+                  for i, a in enumerate(names) for b in names[i + 1:])
+    assert closest[0] > MIN_STYLE_DIFFERENCE, f"styles {closest[1]} and {closest[2]} paint nearly the same picture"

@@ -15,10 +15,12 @@ import torch
 
 from backend.cards import load_card
 from model_training.config import SegmenterModelConfig, SpadeModelConfig, load_config
+from model_training.datasets import training_photos
 from model_training.labelsets import LANDSCAPE
 from model_training.models.segmenter import Segmenter
 from model_training.models.spade import SPADEGenerator, StyleEncoder, one_hot
 from model_training.profile import count_gmacs
+from model_training.style_codes import fit
 from tests.helpers.tiny_runs import segmenter_config, spade_config, write_toml
 from tests.helpers.training import tiny_config
 
@@ -48,6 +50,20 @@ def test_one_hot_makes_ignore_label_all_zero():
     assert encoded.shape == (1, 8, 2, 2)
     assert encoded[0, :, 1, 0].sum() == 0  # 15 = unknown
     assert encoded[0, 7, 0, 1] == 1 and encoded[0, 0, 0, 0] == 1
+
+
+def test_code_distribution_fit_reproduces_mean_and_covariance():
+    rng = torch.Generator().manual_seed(0)
+    mixing = torch.tensor([[1.0, 0.0, 0.0], [0.8, 0.3, 0.0], [-0.2, 0.1, 0.05]])
+    codes = torch.randn(20000, 3, generator=rng) @ mixing.T + torch.tensor([0.5, -1.0, 2.0])
+    fitted = fit(codes)
+    assert torch.allclose(fitted.mean, torch.tensor([0.5, -1.0, 2.0]), atol=0.02)
+    assert torch.allclose(fitted.scale @ fitted.scale.T, mixing @ mixing.T, atol=0.02)
+    drawn = fitted.sample(20000, torch.Generator().manual_seed(1))
+    assert torch.allclose(drawn.mean(0), fitted.mean, atol=0.02)
+    assert torch.allclose(torch.cov(drawn.T), mixing @ mixing.T, atol=0.02)
+    # Fewer codes than dimensions still give a usable (ridge-regularised) factor.
+    assert torch.isfinite(fit(codes[:2]).scale).all()
 
 
 def test_separable_gamma_beta_is_cheaper_than_paper_spade():
@@ -144,6 +160,16 @@ def test_export_checks_onnx_parity_and_writes_valid_cards(fixture_data, tmp_path
     encoder = ort.InferenceSession(str(weights / spade_card.style_encoder.onnx), providers=["CPUExecutionProvider"])
     mu, logvar = encoder.run(None, {"image": np.zeros((1, 3, 64, 64), np.float32)})
     assert mu.shape == logvar.shape == (1, 8)
+
+    # Random styles come from the Gaussian of the training photos' codes, as the exported encoder gives them.
+    config = load_config(tmp_path / "spade" / "config.toml")
+    photos = training_photos(config)
+    codes = np.concatenate([encoder.run(["mu"], {"image": photos[i]["image"][None].numpy()})[0]
+                            for i in range(len(photos))])
+    assert np.allclose(spade_card.style_encoder.code_mean, codes.mean(0), atol=2e-4)
+    scale = np.asarray(spade_card.style_encoder.code_scale)
+    assert np.allclose(scale, np.tril(scale))
+    assert np.allclose(scale @ scale.T, np.cov(codes, rowvar=False), atol=2e-4)
 
     segmenter = ort.InferenceSession(str(weights / seg_card.onnx), providers=["CPUExecutionProvider"])
     predicted = segmenter.run(["labels"], {"image": np.zeros((2, 3, 64, 64), np.float32)})[0]

@@ -130,7 +130,11 @@ class SPADEGenerator(nn.Module):
 
 
 class StyleEncoder(nn.Module):
-    """VAE encoder: image -> (mu, logvar). Global average pooling makes it size-independent."""
+    """VAE encoder: image -> (mu, logvar). Global average pooling makes it size-independent.
+
+    No instance norm, unlike the paper's encoder: it removes each channel's mean and scale, which is the
+    style itself, and after global pooling nothing of the look was left (every photo encoded to nearly the
+    same code, so style images and presets changed nothing)."""
 
     def __init__(self, cfg: SpadeModelConfig):
         super().__init__()
@@ -138,8 +142,7 @@ class StyleEncoder(nn.Module):
         blocks, cin = [], 3
         for i in range(cfg.encoder_layers):
             cout = ndf * min(2 ** i, 8)
-            blocks += [spectral_norm(nn.Conv2d(cin, cout, 3, stride=2, padding=1)),
-                       nn.InstanceNorm2d(cout, affine=False), nn.LeakyReLU(0.2)]
+            blocks += [spectral_norm(nn.Conv2d(cin, cout, 3, stride=2, padding=1)), nn.LeakyReLU(0.2)]
             cin = cout
         self.features = nn.Sequential(*blocks)
         self.fc_mu = nn.Linear(cin, cfg.z_dim)

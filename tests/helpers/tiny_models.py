@@ -30,6 +30,10 @@ SKETCH_ID = "pix2pix-sketch-test"
 CYCLEGAN_ID = "cyclegan-test"
 SEGMENTER_ID = "segmenter-test"
 PRESET_IDS = ("sunny", "misty")
+# The Gaussian random styles are drawn from (the card's code_mean, code_scale): off-centre and not
+# isotropic, so a test can tell it from N(0, I).
+CODE_MEAN = [0.3 - 0.05 * i for i in range(Z_DIM)]
+CODE_SCALE = [[0.5 if i == j else (0.1 if i > j else 0.0) for j in range(Z_DIM)] for i in range(Z_DIM)]
 SIZES = {SPADE_ID: 64, FACADES_ID: 64, SKETCH_ID: 64, CYCLEGAN_ID: 48, SEGMENTER_ID: 64}
 
 
@@ -154,7 +158,8 @@ def write_tiny_weights(directory: Path) -> None:
         presets.append(StylePreset(id=preset_id, name=preset_id.title(), thumbnail=thumbnail, code=code))
     _swatch(directory / f"{SPADE_ID}-samples.png", (90, 120, 60), size=32)
     card(SPADE_ID, spade_generator(LANDSCAPE, seed=1), kind="spade", input_kind="labels", label_set=LANDSCAPE,
-         style_encoder=StyleEncoder(onnx=f"{SPADE_ID}-style.onnx", onnx_sha256=encoder_sha, z_dim=Z_DIM),
+         style_encoder=StyleEncoder(onnx=f"{SPADE_ID}-style.onnx", onnx_sha256=encoder_sha, z_dim=Z_DIM,
+                                   code_mean=CODE_MEAN, code_scale=CODE_SCALE),
          style_presets=presets, samples=f"{SPADE_ID}-samples.png")
     card(FACADES_ID, label_generator(FACADES, seed=2), kind="pix2pix", input_kind="labels", label_set=FACADES)
     card(SKETCH_ID, image_generator("sketch", 1, seed=3), kind="pix2pix", input_kind="sketch")
