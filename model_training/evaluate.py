@@ -3,8 +3,9 @@
 - segmenter: pixel accuracy, mean class accuracy and mIoU on validation (ignore label excluded).
 - labels -> photo (SPADE, pix2pix): the FCN-score of the pix2pix paper, i.e. the segmenter's accuracy on
   images generated from validation label maps, next to the same segmenter on the real photos (oracle).
-  SPADE also reports style control: output diversity across random codes, and how far a style image
-  pulls the output's colour statistics toward it.
+  SPADE is scored with random styles (drawn as the painter draws them), each photo's own style and the
+  mean style, and reports style control: output diversity across random styles, and how far a style
+  image pulls the output's colour statistics toward it, against a random and the mean style.
 - sketch -> photo: L1 and PSNR against the real photos.
 - CycleGAN: cycle-reconstruction L1 both ways, and colour-statistics distance to the target domain.
 """
@@ -138,7 +139,8 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         classes = num_classes(label_set)
         segment = load_segmenter(segmenter_run, label_set.name)
         generate = _labels_to_photo(config, modules, onnx)
-        oracle, generated, own_style = Confusion(classes), Confusion(classes), Confusion(classes)
+        oracle, generated = Confusion(classes), Confusion(classes)
+        own_style, typical_style = Confusion(classes), Confusion(classes)
         l1, diversity, toward, away, neutral = [], [], [], [], []
         seed = torch.Generator().manual_seed(0)
         if config.family == "spade":
@@ -164,6 +166,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 l1.append((own - real).abs().mean(dim=(1, 2, 3)))
                 if segment is not None:
                     own_style.add(labels, segment(own))
+                    typical_style.add(labels, segment(mean_style))
                 rows += [[_labels_rgb(t, label_set), f, o, r] for t, f, o, r in zip(labels, fake, own, real)]
             else:
                 fake = generate(labels, None)
@@ -178,6 +181,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 fcn["generated"]["style"] = ("random codes from the training codes' Gaussian, truncation "
                                              f"{config.export.style_truncation}")
                 fcn["generated_own_style"] = own_style.scores()
+                fcn["generated_mean_style"] = typical_style.scores()
             fcn["generated_over_oracle_pixel_accuracy"] = round(
                 fcn["generated"]["pixel_accuracy"] / fcn["real_photos_oracle"]["pixel_accuracy"], 3)
             metrics["fcn_score"] = fcn

@@ -223,7 +223,7 @@ def test_cli_train_evaluate_export_pseudo_label(fixture_data, tmp_path):
     assert 0 <= seg_metrics["validation"]["pixel_accuracy"] <= 1
     cli("evaluate", tmp_path / "spade", "--segmenter", tmp_path / "seg")
     fcn = json.loads((tmp_path / "spade" / "metrics.json").read_text())["fcn_score"]
-    assert set(fcn) >= {"generated", "real_photos_oracle", "generated_own_style"}
+    assert set(fcn) >= {"generated", "real_photos_oracle", "generated_own_style", "generated_mean_style"}
     assert (tmp_path / "spade" / "evaluation.png").exists()
 
     cli("export", tmp_path / "spade", "--weights", tmp_path / "weights")
