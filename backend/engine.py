@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,6 +61,12 @@ class LoadedModel:
         if self.card is None or self.card.style_encoder is None:
             return None
         return self.card.style_encoder.z_dim
+
+    @cached_property
+    def style_code_gaussian(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean [z_dim], lower-triangular scale [z_dim, z_dim]) of the card's random-style Gaussian."""
+        codes = self.card.style_encoder
+        return np.asarray(codes.code_mean), np.asarray(codes.code_scale)
 
     def preset(self, preset_id: str) -> StylePreset | None:
         if self.card is None:

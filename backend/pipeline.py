@@ -88,13 +88,12 @@ def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
     elif choice.seed is not None:
         if not 0 <= choice.seed <= MAX_SEED:
             raise ApiError(422, f"seed: must be between 0 and {MAX_SEED}")
-        noise = np.random.default_rng(choice.seed).standard_normal(z_dim)
-        codes = model.card.style_encoder
-        code = (np.asarray(codes.code_mean) + np.asarray(codes.code_scale) @ noise).astype(np.float32)
+        mean, scale = model.style_code_gaussian
+        code = (mean + scale @ np.random.default_rng(choice.seed).standard_normal(z_dim)).astype(np.float32)
     elif model.card.style_presets:
         code = np.asarray(model.card.style_presets[0].code, np.float32)
     else:
-        code = np.asarray(model.card.style_encoder.code_mean, np.float32)
+        code = model.style_code_gaussian[0].astype(np.float32)
     return code[None]
 
 

@@ -55,12 +55,6 @@ class Confusion:
                 "miou": round(float(iou.mean()), 4)}
 
 
-def _batches(dataset, limit: int | None):
-    n = len(dataset) if limit is None else min(limit, len(dataset))
-    for start in range(0, n, BATCH):
-        yield rt.collate([dataset[i] for i in range(start, min(n, start + BATCH))])
-
-
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     mse = F.mse_loss((a + 1) / 2, (b + 1) / 2).item()
     return 10 * float(np.log10(1.0 / max(mse, 1e-10)))
@@ -127,7 +121,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     if config.family == "segmenter":
         label_set = label_set_of(config)
         confusion = Confusion(num_classes(label_set))
-        for batch in _batches(val_set, limit):
+        for batch in rt.in_order_batches(val_set, BATCH, limit):
             predicted = modules["model"](batch["image"]).argmax(1, keepdim=True)
             confusion.add(batch["labels"], predicted)
             rows += [[img, _labels_rgb(p, label_set), _labels_rgb(t, label_set)]
@@ -140,13 +134,13 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         segment = load_segmenter(segmenter_run, label_set.name)
         generate = _labels_to_photo(config, modules, onnx)
         oracle, generated = Confusion(classes), Confusion(classes)
-        own_style, typical_style = Confusion(classes), Confusion(classes)
-        l1, diversity, toward, away, neutral = [], [], [], [], []
+        own_style, mean_style_fcn = Confusion(classes), Confusion(classes)
+        l1, diversity, toward, away, from_mean = [], [], [], [], []
         seed = torch.Generator().manual_seed(0)
         if config.family == "spade":
             # Random styles as the painter draws them (see style_codes).
             codes = random_style_distribution(config, modules["encoder"])
-        for batch in _batches(val_set, limit):
+        for batch in rt.in_order_batches(val_set, BATCH, limit):
             labels, real = batch["labels"], batch["image"]
             if config.family == "spade":
                 enc = modules["encoder"]
@@ -161,12 +155,12 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 target = colour_stats(style_photo)
                 toward.append((colour_stats(styled) - target).abs().mean(1))
                 away.append((colour_stats(fake) - target).abs().mean(1))
-                neutral.append((colour_stats(mean_style) - target).abs().mean(1))
+                from_mean.append((colour_stats(mean_style) - target).abs().mean(1))
                 diversity.append((fake - other).abs().mean(dim=(1, 2, 3)))
                 l1.append((own - real).abs().mean(dim=(1, 2, 3)))
                 if segment is not None:
                     own_style.add(labels, segment(own))
-                    typical_style.add(labels, segment(mean_style))
+                    mean_style_fcn.add(labels, segment(mean_style))
                 rows += [[_labels_rgb(t, label_set), f, o, r] for t, f, o, r in zip(labels, fake, own, real)]
             else:
                 fake = generate(labels, None)
@@ -181,7 +175,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 fcn["generated"]["style"] = ("random codes from the training codes' Gaussian, truncation "
                                              f"{config.export.style_truncation}")
                 fcn["generated_own_style"] = own_style.scores()
-                fcn["generated_mean_style"] = typical_style.scores()
+                fcn["generated_mean_style"] = mean_style_fcn.scores()
             fcn["generated_over_oracle_pixel_accuracy"] = round(
                 fcn["generated"]["pixel_accuracy"] / fcn["real_photos_oracle"]["pixel_accuracy"], 3)
             metrics["fcn_score"] = fcn
@@ -195,12 +189,12 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 "diversity_l1_between_random_codes": round(float(torch.cat(diversity).mean()), 4),
                 "colour_stats_distance_to_style_photo_with_it": round(float(torch.cat(toward).mean()), 4),
                 "colour_stats_distance_to_style_photo_without_it": round(float(torch.cat(away).mean()), 4),
-                "colour_stats_distance_to_style_photo_with_the_mean_code": round(float(torch.cat(neutral).mean()), 4),
+                "colour_stats_distance_to_style_photo_with_the_mean_code": round(float(torch.cat(from_mean).mean()), 4),
             }
 
     elif config.family == "pix2pix":
         l1, scores = [], []
-        for batch in _batches(val_set, limit):
+        for batch in rt.in_order_batches(val_set, BATCH, limit):
             fake = modules["generator"](batch["sketch"])
             l1.append((fake - batch["image"]).abs().mean(dim=(1, 2, 3)))
             scores += [psnr(f, r) for f, r in zip(fake, batch["image"])]
@@ -211,7 +205,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     elif config.family == "cyclegan":
         g_ab, g_ba = modules["G_AB"], modules["G_BA"]
         cycle_a, cycle_b, before, after = [], [], [], []
-        for batch in _batches(val_set, limit):
+        for batch in rt.in_order_batches(val_set, BATCH, limit):
             a, b = batch["A"], batch["B"]
             fake_b = g_ab(a)
             cycle_a.append((g_ba(fake_b) - a).abs().mean(dim=(1, 2, 3)))

@@ -110,6 +110,13 @@ def batch_loader(dataset: Dataset, batches: StepBatches, start_step: int, max_st
                       generator=torch.Generator().manual_seed(start_step))
 
 
+def in_order_batches(dataset, size: int, limit: int | None = None):
+    """The dataset's first `limit` samples (all by default) in order, `size` at a time: for evaluation."""
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    for start in range(0, n, size):
+        yield collate([dataset[i] for i in range(start, min(n, start + size))])
+
+
 def collate(samples: list[dict]) -> dict:
     out = {}
     for key in samples[0]:

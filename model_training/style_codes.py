@@ -51,9 +51,5 @@ def random_style_distribution(config: TrainConfig, encoder: nn.Module) -> CodeDi
     scale the spread by `export.style_truncation`."""
     encoder.eval()
     photos = training_photos(config)
-    codes = []
-    for start in range(0, len(photos), BATCH):
-        batch = rt.collate([photos[i] for i in range(start, min(len(photos), start + BATCH))])
-        codes.append(encoder(batch["image"])[0])
-    fitted = fit(torch.cat(codes))
+    fitted = fit(torch.cat([encoder(batch["image"])[0] for batch in rt.in_order_batches(photos, BATCH)]))
     return CodeDistribution(fitted.mean, config.export.style_truncation * fitted.scale)
