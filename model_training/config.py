@@ -67,6 +67,10 @@ class SpadeModelConfig:
     lambda_kl: float = 0.05
     lambda_l1: float = 0.0  # reconstruction with the photo's own style code
     l1_until: float = 1.0  # fraction of max_steps during which the L1 term is on
+    # Median-frequency class weights (losses.median_frequency_weights) on the L1 term and on the GAN loss's
+    # patches, so rare classes such as water are not drowned by road and building.
+    balance_l1: bool = False
+    balance_gan: bool = False
 
 
 @dataclass

@@ -3,8 +3,8 @@
 - segmenter: pixel accuracy, mean class accuracy and mIoU on validation (ignore label excluded).
 - labels -> photo (SPADE, pix2pix): the FCN-score of the pix2pix paper, i.e. the segmenter's accuracy on
   images generated from validation label maps, next to the same segmenter on the real photos (oracle).
-  SPADE is scored with random styles (drawn as the painter draws them), each photo's own style and the
-  mean style, and reports style control: output diversity across random styles, and how far a style
+  SPADE is scored with random styles (drawn as the painter draws them, and at other truncations), each
+  photo's own style and the mean style, and reports style control: output diversity across random styles, and how far a style
   image pulls the output's colour statistics toward it, against a random and the mean style.
 - sketch -> photo: L1 and PSNR against the real photos.
 - CycleGAN: cycle-reconstruction L1 both ways, and colour-statistics distance to the target domain.
@@ -20,23 +20,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from backend.cards import load_card
+from backend.cards import LabelSet, load_card
 from model_training import runtime as rt
 from model_training.checkpoints import load_run
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
 from model_training.models.spade import one_hot
-from model_training.style_codes import random_style_distribution
+from model_training.style_codes import training_code_distribution
 
 BATCH = 8
+# SPADE's random styles are also scored at these truncations (spread of the training codes' Gaussian), so
+# the choice of `export.style_truncation` rests on numbers this command prints. Truncation 0 is the mean
+# style, scored on its own row.
+TRUNCATION_SWEEP = (0.5, 0.7, 1.0)
 
 
 class Confusion:
     """Accumulates a confusion matrix over the classes, skipping every other id (ignore label)."""
 
-    def __init__(self, classes: int):
-        self.classes = classes
-        self.matrix = np.zeros((classes, classes), np.int64)
+    def __init__(self, label_set: LabelSet):
+        self.classes = num_classes(label_set)
+        self.names = {c.id: c.name for c in label_set.classes}
+        self.matrix = np.zeros((self.classes, self.classes), np.int64)
 
     def add(self, truth: torch.Tensor, predicted: torch.Tensor) -> None:
         t, p = truth.flatten().numpy(), predicted.flatten().numpy()
@@ -50,9 +55,17 @@ class Confusion:
         class_acc = np.diag(m)[present] / m.sum(1)[present]
         union = m.sum(0) + m.sum(1) - np.diag(m)
         iou = np.diag(m)[present] / union[present]
-        return {"pixel_accuracy": round(float(np.diag(m).sum() / m.sum()), 4),
-                "mean_class_accuracy": round(float(class_acc.mean()), 4),
-                "miou": round(float(iou.mean()), 4)}
+        scores = {"pixel_accuracy": round(float(np.diag(m).sum() / m.sum()), 4),
+                  "mean_class_accuracy": round(float(class_acc.mean()), 4),
+                  "miou": round(float(iou.mean()), 4)}
+        # Per class too: a mean can hide one class gone wrong.
+        scores["class_accuracy"] = {self.names.get(i, str(i)): round(float(acc), 4)
+                                    for i, acc in zip(np.flatnonzero(present), class_acc)}
+        return scores
+
+
+def _mean(values: list[torch.Tensor]) -> float:
+    return round(float(torch.cat(values).mean()), 4)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -120,7 +133,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
 
     if config.family == "segmenter":
         label_set = label_set_of(config)
-        confusion = Confusion(num_classes(label_set))
+        confusion = Confusion(label_set)
         for batch in rt.in_order_batches(val_set, BATCH, limit):
             predicted = modules["model"](batch["image"]).argmax(1, keepdim=True)
             confusion.add(batch["labels"], predicted)
@@ -130,22 +143,30 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
 
     elif labels_to_photo:
         label_set = label_set_of(config)
-        classes = num_classes(label_set)
         segment = load_segmenter(segmenter_run, label_set.name)
         generate = _labels_to_photo(config, modules, onnx)
-        oracle, generated = Confusion(classes), Confusion(classes)
-        own_style, mean_style_fcn = Confusion(classes), Confusion(classes)
-        l1, diversity, toward, away, from_mean = [], [], [], [], []
-        seed = torch.Generator().manual_seed(0)
+        oracle, generated = Confusion(label_set), Confusion(label_set)
+        own_style, mean_style_fcn = Confusion(label_set), Confusion(label_set)
+        l1, toward, away, from_mean = [], [], [], []
         if config.family == "spade":
-            # Random styles as the painter draws them (see style_codes).
-            codes = random_style_distribution(config, modules["encoder"])
+            # Random styles as the painter draws them (see style_codes), and at the sweep's truncations: each
+            # truncation draws two styles per map (FCN-score of the first, diversity between the two).
+            codes = training_code_distribution(config, modules["encoder"])
+            painter_truncation = config.export.style_truncation
+            sweep = {t: {"codes": codes.truncated(t), "seed": torch.Generator().manual_seed(0),
+                         "confusion": Confusion(label_set), "diversity": []}
+                     for t in sorted({*TRUNCATION_SWEEP, painter_truncation})}
         for batch in rt.in_order_batches(val_set, BATCH, limit):
             labels, real = batch["labels"], batch["image"]
             if config.family == "spade":
                 enc = modules["encoder"]
-                fake = generate(labels, codes.sample(len(real), seed))
-                other = generate(labels, codes.sample(len(real), seed))
+                for t, entry in sweep.items():
+                    first, second = (generate(labels, entry["codes"].sample(len(real), entry["seed"])) for _ in "ab")
+                    entry["diversity"].append((first - second).abs().mean(dim=(1, 2, 3)))
+                    if segment is not None:
+                        entry["confusion"].add(labels, segment(first))
+                    if t == painter_truncation:
+                        fake = first
                 own = generate(labels, enc(real)[0])
                 # A style photo from another scene: does the output's look move toward it, compared with a
                 # random style and with the neutral (mean) style?
@@ -156,7 +177,6 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 toward.append((colour_stats(styled) - target).abs().mean(1))
                 away.append((colour_stats(fake) - target).abs().mean(1))
                 from_mean.append((colour_stats(mean_style) - target).abs().mean(1))
-                diversity.append((fake - other).abs().mean(dim=(1, 2, 3)))
                 l1.append((own - real).abs().mean(dim=(1, 2, 3)))
                 if segment is not None:
                     own_style.add(labels, segment(own))
@@ -176,6 +196,9 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                                              f"{config.export.style_truncation}")
                 fcn["generated_own_style"] = own_style.scores()
                 fcn["generated_mean_style"] = mean_style_fcn.scores()
+                fcn["random_styles_by_truncation"] = {
+                    str(t): entry["confusion"].scores() | {"diversity_l1": _mean(entry["diversity"])}
+                    for t, entry in sweep.items()}
             fcn["generated_over_oracle_pixel_accuracy"] = round(
                 fcn["generated"]["pixel_accuracy"] / fcn["real_photos_oracle"]["pixel_accuracy"], 3)
             metrics["fcn_score"] = fcn
@@ -183,13 +206,13 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         if baseline_run is not None:
             metrics["equal_cpu_time_comparison"] = _comparison(run_dir, metrics, baseline_run, segmenter_run, limit)
         key = "l1_with_own_style" if config.family == "spade" else "l1"
-        metrics[key] = round(float(torch.cat(l1).mean()), 4)
+        metrics[key] = _mean(l1)
         if config.family == "spade":
             metrics["style"] = {
-                "diversity_l1_between_random_codes": round(float(torch.cat(diversity).mean()), 4),
-                "colour_stats_distance_to_style_photo_with_it": round(float(torch.cat(toward).mean()), 4),
-                "colour_stats_distance_to_style_photo_without_it": round(float(torch.cat(away).mean()), 4),
-                "colour_stats_distance_to_style_photo_with_the_mean_code": round(float(torch.cat(from_mean).mean()), 4),
+                "diversity_l1_between_random_codes": _mean(sweep[painter_truncation]["diversity"]),
+                "colour_stats_distance_to_style_photo_with_it": _mean(toward),
+                "colour_stats_distance_to_style_photo_without_it": _mean(away),
+                "colour_stats_distance_to_style_photo_with_the_mean_code": _mean(from_mean),
             }
 
     elif config.family == "pix2pix":
@@ -214,11 +237,11 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             before.append((colour_stats(a) - domain_b).abs().mean(1))
             after.append((colour_stats(fake_b) - domain_b).abs().mean(1))
             rows += [[x, y, z] for x, y, z in zip(a, fake_b, g_ba(fake_b))]
-        metrics["cycle_l1_a_b_a"] = round(float(torch.cat(cycle_a).mean()), 4)
-        metrics["cycle_l1_b_a_b"] = round(float(torch.cat(cycle_b).mean()), 4)
+        metrics["cycle_l1_a_b_a"] = _mean(cycle_a)
+        metrics["cycle_l1_b_a_b"] = _mean(cycle_b)
         metrics["colour_stats_distance_to_domain_b"] = {
-            "input": round(float(torch.cat(before).mean()), 4),
-            "translated": round(float(torch.cat(after).mean()), 4),
+            "input": _mean(before),
+            "translated": _mean(after),
         }
     else:
         raise ValueError(f"cannot evaluate family {config.family!r}")

@@ -24,7 +24,7 @@ from model_training.datasets import label_set_of
 from model_training.labelsets import num_classes
 from model_training.models.spade import one_hot
 from model_training.profile import count_gmacs, count_params
-from model_training.style_codes import random_style_distribution
+from model_training.style_codes import training_code_distribution
 
 PARITY_TOLERANCE = 1e-3
 OPSET = 17
@@ -155,7 +155,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         inputs = {"labels": torch.randint(0, num_classes(label_set), (1, 1, size, size)), "style": torch.randn(1, z_dim)}
         encoder_path = weights / f"{e.id}.style-encoder.onnx"
         export_graph(encoder, {"image": torch.zeros(1, 3, size, size)}, ["mu", "logvar"], encoder_path)
-        codes = random_style_distribution(config, encoder)
+        codes = training_code_distribution(config, encoder).truncated(e.style_truncation)
         style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=sha256(encoder_path), z_dim=z_dim,
                                      code_mean=[round(float(v), 5) for v in codes.mean],
                                      code_scale=[[round(float(v), 5) for v in row] for row in codes.scale])

@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 
-def hinge_d(real_logits: list[torch.Tensor], fake_logits: list[torch.Tensor]) -> torch.Tensor:
-    """SPADE's discriminator hinge loss, averaged over scales."""
-    loss = sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real_logits, fake_logits))
+MAX_CLASS_WEIGHT = 5.0
+
+
+def median_frequency_weights(class_pixels: np.ndarray) -> torch.Tensor:
+    """Median frequency balancing (Eigen and Fergus 2015): weight_c = median frequency / frequency_c, so
+    rare classes (water, mountain) count as much as common ones (road, building). Absent classes get 1.
+    Capped at MAX_CLASS_WEIGHT: a class in a handful of maps (mountain here: 25x) would rule the loss."""
+    freq = class_pixels / max(class_pixels.sum(), 1)
+    present = freq > 0
+    weights = np.ones_like(freq)
+    weights[present] = np.minimum(np.median(freq[present]) / freq[present], MAX_CLASS_WEIGHT)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def class_weight_map(labels: torch.Tensor, class_weights: torch.Tensor) -> torch.Tensor:
+    """int64 labels [N, 1, H, W] -> per-pixel weights [N, 1, H, W]; ids outside the classes (the ignore
+    label) weigh 1."""
+    inside = (labels >= 0) & (labels < len(class_weights))
+    return torch.where(inside, class_weights.to(labels.device)[labels.clamp(0, len(class_weights) - 1)],
+                       torch.ones((), device=labels.device))
+
+
+def weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Mean of `values` [N, C, h, w], each pixel weighted by `weights` [N, 1, H, W] pooled to h x w."""
+    if weights is None:
+        return values.mean()
+    pooled = F.adaptive_avg_pool2d(weights, values.shape[-2:])
+    return (values * pooled).sum() / (pooled.sum() * values.shape[1])
+
+
+def hinge_d(real_logits: list[torch.Tensor], fake_logits: list[torch.Tensor],
+            weights: torch.Tensor | None = None) -> torch.Tensor:
+    """SPADE's discriminator hinge loss, averaged over scales; `weights` weighs each patch's pixels."""
+    loss = sum(weighted_mean(F.relu(1 - r), weights) + weighted_mean(F.relu(1 + f), weights)
+               for r, f in zip(real_logits, fake_logits))
     return loss / len(real_logits)
 
 
-def hinge_g(fake_logits: list[torch.Tensor]) -> torch.Tensor:
-    return -sum(f.mean() for f in fake_logits) / len(fake_logits)
+def hinge_g(fake_logits: list[torch.Tensor], weights: torch.Tensor | None = None) -> torch.Tensor:
+    return -sum(weighted_mean(f, weights) for f in fake_logits) / len(fake_logits)
+
+
+def weighted_l1(fake: torch.Tensor, real: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    return weighted_mean((fake - real).abs(), weights)
 
 
 def lsgan(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:

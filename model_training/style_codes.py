@@ -32,6 +32,10 @@ class CodeDistribution:
         noise = torch.randn(n, self.mean.numel(), generator=generator)
         return self.mean + noise @ self.scale.T
 
+    def truncated(self, truncation: float) -> CodeDistribution:
+        """The same mean, the spread scaled: below 1, fewer extreme looks (0 gives the mean style)."""
+        return CodeDistribution(self.mean, truncation * self.scale)
+
 
 def fit(codes: torch.Tensor) -> CodeDistribution:
     """Mean and Cholesky factor of the codes' covariance [N, z_dim]; a small ridge keeps the factor defined
@@ -46,10 +50,9 @@ def fit(codes: torch.Tensor) -> CodeDistribution:
 
 
 @torch.no_grad()
-def random_style_distribution(config: TrainConfig, encoder: nn.Module) -> CodeDistribution:
-    """Encode every training photo (whole centre squares, as the painter's style images arrive), fit, and
-    scale the spread by `export.style_truncation`."""
+def training_code_distribution(config: TrainConfig, encoder: nn.Module) -> CodeDistribution:
+    """Encode every training photo (whole centre squares, as the painter's style images arrive) and fit.
+    The painter samples it at `export.style_truncation`."""
     encoder.eval()
     photos = training_photos(config)
-    fitted = fit(torch.cat([encoder(batch["image"])[0] for batch in rt.in_order_batches(photos, BATCH)]))
-    return CodeDistribution(fitted.mean, config.export.style_truncation * fitted.scale)
+    return fit(torch.cat([encoder(batch["image"])[0] for batch in rt.in_order_batches(photos, BATCH)]))

@@ -3,6 +3,8 @@
 Losses (Park et al. 2019): hinge GAN + discriminator feature matching + KL on the style code. The paper's
 VGG perceptual loss needs ImageNet weights we cannot ship; in its place an optional L1 reconstruction with
 the photo's own style code (`lambda_l1`) gets colours and layout right early, as L1 does in pix2pix.
+`balance_l1` / `balance_gan` weigh those losses per pixel by median-frequency class weights (measured in the
+README: no better for the landscape model, so its config leaves them off).
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from model_training import runtime as rt
 from model_training.config import TrainConfig
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
-from model_training.losses import feature_matching, hinge_d, hinge_g, kl_divergence
+from model_training.losses import (class_weight_map, feature_matching, hinge_d, hinge_g, kl_divergence,
+                                   median_frequency_weights, weighted_l1)
 from model_training.models.discriminators import MultiscaleDiscriminator
 from model_training.models.spade import SPADEGenerator, StyleEncoder, one_hot, reparameterize
 
@@ -36,6 +38,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     classes = num_classes(label_set)
     train_set = build_dataset(config, train=True)
     val_set = build_dataset(config, train=False)
+    class_weights = None
+    if m.balance_l1 or m.balance_gan:
+        if not hasattr(train_set, "class_pixel_counts"):
+            raise ValueError("model.balance_l1 / balance_gan need label-folder data (data.dataset = 'label_folders')")
+        class_weights = median_frequency_weights(train_set.class_pixel_counts(classes))
+        print("class weights:", [round(w, 2) for w in class_weights.tolist()])
 
     generator = run.wrap(build_generator(config))
     encoder = run.wrap(build_encoder(config))
@@ -59,6 +67,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
             real = batch["image"].to(run.device)
             segmap = one_hot(batch["labels"].to(run.device), classes)
+            weights = None if class_weights is None else class_weight_map(batch["labels"].to(run.device), class_weights)
+            gan_weights = weights if m.balance_gan else None
             generator.train(), encoder.train(), discriminator.train()
 
             # Generator and style encoder.
@@ -69,12 +79,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 with torch.no_grad():
                     real_out = discriminator(torch.cat([segmap, real], 1))
                 losses = {
-                    "g_gan": hinge_g([o[-1] for o in fake_out]),
+                    "g_gan": hinge_g([o[-1] for o in fake_out], gan_weights),
                     "g_feat": m.lambda_feat * feature_matching(real_out, fake_out),
                     "g_kl": m.lambda_kl * kl_divergence(mu.float(), logvar.float()),
                 }
                 if m.lambda_l1 > 0 and step < l1_steps:
-                    losses["g_l1"] = m.lambda_l1 * F.l1_loss(fake, real)
+                    losses["g_l1"] = m.lambda_l1 * weighted_l1(fake, real, weights if m.balance_l1 else None)
                 loss_g = sum(losses.values())
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
@@ -85,7 +95,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 both = discriminator(torch.cat([torch.cat([segmap, fake.detach()], 1),
                                                 torch.cat([segmap, real], 1)], 0))
                 n = real.shape[0]
-                loss_d = hinge_d([o[-1][n:] for o in both], [o[-1][:n] for o in both])
+                loss_d = hinge_d([o[-1][n:] for o in both], [o[-1][:n] for o in both], gan_weights)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()

@@ -44,6 +44,14 @@ def test_label_folders_shapes_ranges_and_ignore_label(fixture_data):
     assert_photo(val[0]["image"], 3, 40)
 
 
+def test_class_pixel_counts_count_every_map_and_skip_the_ignore_label(fixture_data):
+    folder = LabelPhotoFolder(fixture_data / "landscape", "train", TRAIN)
+    maps = [np.asarray(Image.open(labels)) for _, labels in folder.items]
+    expected = [sum(int((m == c).sum()) for m in maps) for c in range(8)]
+    assert folder.class_pixel_counts(8).tolist() == expected
+    assert sum(expected) < sum(m.size for m in maps)  # the ignore label's pixels are left out
+
+
 def test_validation_is_deterministic_and_training_follows_its_key(fixture_data):
     root = fixture_data / "landscape"
     val = LabelPhotoFolder(root, "val", VAL)

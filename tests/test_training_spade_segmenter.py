@@ -80,10 +80,11 @@ def test_segmenter_shapes(size):
     assert logits.shape == (1, 8, *size)
 
 
-def test_spade_learns_on_an_overfit_batch(fixture_data, tmp_path):
+@pytest.mark.parametrize("balance", [False, True], ids=["plain", "class-balanced"])
+def test_spade_learns_on_an_overfit_batch(fixture_data, tmp_path, balance):
     from model_training import train_spade
 
-    config = spade_config(fixture_data, tmp_path / "run", lambda_feat=0.0)
+    config = spade_config(fixture_data, tmp_path / "run", lambda_feat=0.0, balance_l1=balance, balance_gan=balance)
     config.run.max_steps, config.run.batch_size = 40, 2
     config.data.train_split = "val"  # two images: an overfit batch
     config.optim.lr_g = 2e-3
@@ -307,6 +308,17 @@ def test_evaluate_with_a_segmenter_graph_a_baseline_and_an_exported_generator(fi
     # The graph's argmax may flip near-ties, nothing more.
     assert metrics["fcn_score"]["real_photos_oracle"]["pixel_accuracy"] == pytest.approx(
         with_torch_judge["fcn_score"]["real_photos_oracle"]["pixel_accuracy"], abs=0.01)
+    per_class = metrics["fcn_score"]["real_photos_oracle"]["class_accuracy"]
+    assert set(per_class) <= {c.name for c in LANDSCAPE.classes}
+    assert np.mean(list(per_class.values())) == pytest.approx(
+        metrics["fcn_score"]["real_photos_oracle"]["mean_class_accuracy"], abs=1e-3)
+    # The truncation sweep scores the painter's truncation too, with the same draws as the main row.
+    sweep = metrics["fcn_score"]["random_styles_by_truncation"]
+    painter = str(spade_config(fixture_data, tmp_path).export.style_truncation)
+    assert set(sweep) == {"0.5", "0.7", "1.0", painter}
+    assert {k: sweep[painter][k] for k in metrics["fcn_score"]["generated"] if k != "style"} == {
+        k: v for k, v in metrics["fcn_score"]["generated"].items() if k != "style"}
+    assert sweep[painter]["diversity_l1"] == metrics["style"]["diversity_l1_between_random_codes"]
     comparison = metrics["equal_cpu_time_comparison"]
     assert comparison["model"]["fcn_score"] == metrics["fcn_score"] and comparison["model"]["step"] == 4
     assert comparison["baseline"]["step"] == 4 and "generated" in comparison["baseline"]["fcn_score"]

@@ -62,6 +62,13 @@ class LabelPhotoFolder(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def class_pixel_counts(self, num_classes: int) -> np.ndarray:
+        """Pixels of each class over every label map (other ids, such as the ignore label, not counted)."""
+        counts = np.zeros(num_classes, np.int64)
+        for _, label_path in self.items:
+            counts += np.bincount(np.asarray(Image.open(label_path)).ravel(), minlength=256)[:num_classes]
+        return counts
+
     def __getitem__(self, key) -> dict:
         index, rng = _unpack(key, self.geometry.train)
         image_path, label_path = self.items[index]
