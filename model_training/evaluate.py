@@ -4,8 +4,9 @@
 - labels -> photo (SPADE, pix2pix): the FCN-score of the pix2pix paper, i.e. the segmenter's accuracy on
   images generated from validation label maps, next to the same segmenter on the real photos (oracle).
   SPADE is scored with random styles (drawn as the painter draws them, and at other truncations), each
-  photo's own style and the mean style, and reports style control: output diversity across random styles, and how far a style
-  image pulls the output's colour statistics toward it, against a random and the mean style.
+  photo's own style and the mean style, and reports style control: output diversity across random styles,
+  and how far a style image pulls the output's colour statistics toward it, against a random and the mean
+  style.
 - sketch -> photo: L1 and PSNR against the real photos.
 - CycleGAN: cycle-reconstruction L1 both ways, and colour-statistics distance to the target domain.
 """
@@ -156,6 +157,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             sweep = {t: {"codes": codes.truncated(t), "seed": torch.Generator().manual_seed(0),
                          "confusion": Confusion(label_set), "diversity": []}
                      for t in sorted({*TRUNCATION_SWEEP, painter_truncation})}
+            generated = sweep[painter_truncation]["confusion"]  # the main row: what the painter draws
         for batch in rt.in_order_batches(val_set, BATCH, limit):
             labels, real = batch["labels"], batch["image"]
             if config.family == "spade":
@@ -186,8 +188,9 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 fake = generate(labels, None)
                 l1.append((fake - real).abs().mean(dim=(1, 2, 3)))
                 rows += [[_labels_rgb(t, label_set), f, r] for t, f, r in zip(labels, fake, real)]
+                if segment is not None:
+                    generated.add(labels, segment(fake))
             if segment is not None:
-                generated.add(labels, segment(fake))
                 oracle.add(labels, segment(real))
         if segment is not None:
             fcn = {"generated": generated.scores(), "real_photos_oracle": oracle.scores()}

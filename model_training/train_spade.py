@@ -65,10 +65,11 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             step = loop.step
             rt.linear_decay(opt_g, config.optim.lr_g, step, config.run.max_steps, config.optim.decay_from)
             rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
-            real = batch["image"].to(run.device)
-            segmap = one_hot(batch["labels"].to(run.device), classes)
-            weights = None if class_weights is None else class_weight_map(batch["labels"].to(run.device), class_weights)
-            gan_weights = weights if m.balance_gan else None
+            real, labels = batch["image"].to(run.device), batch["labels"].to(run.device)
+            segmap = one_hot(labels, classes)
+            pixel_weights = None if class_weights is None else class_weight_map(labels, class_weights)
+            l1_weights = pixel_weights if m.balance_l1 else None
+            gan_weights = pixel_weights if m.balance_gan else None
             generator.train(), encoder.train(), discriminator.train()
 
             # Generator and style encoder.
@@ -84,7 +85,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     "g_kl": m.lambda_kl * kl_divergence(mu.float(), logvar.float()),
                 }
                 if m.lambda_l1 > 0 and step < l1_steps:
-                    losses["g_l1"] = m.lambda_l1 * weighted_l1(fake, real, weights if m.balance_l1 else None)
+                    losses["g_l1"] = m.lambda_l1 * weighted_l1(fake, real, l1_weights)
                 loss_g = sum(losses.values())
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
