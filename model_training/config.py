@@ -71,6 +71,10 @@ class SpadeModelConfig:
     # patches, so rare classes such as water are not drowned by road and building.
     balance_l1: bool = False
     balance_gan: bool = False
+    # OASIS (Schoenfeld et al. 2021): the discriminator sees only the image and labels each patch with one of
+    # the classes or "fake", so the generator is pushed to make every region look like its class, not just
+    # real. In place of the hinge loss; feature matching still applies.
+    segmenting_discriminator: bool = False
 
 
 @dataclass

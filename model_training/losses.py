@@ -49,6 +49,36 @@ def hinge_g(fake_logits: list[torch.Tensor], weights: torch.Tensor | None = None
     return -sum(weighted_mean(f, weights) for f in fake_logits) / len(fake_logits)
 
 
+def _patch_class_log_likelihoods(logits: torch.Tensor, segmap: torch.Tensor,
+                                 class_weights: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a segmenting discriminator's logits [N, C+1, h, w] (C classes, then "fake") and the one-hot label
+    map [N, C, H, W]: each patch's weighted log-likelihood of its true classes (the label map pooled to the
+    patch grid gives each patch its class mix) and of "fake", both [N, h, w]. Ignore-label pixels count for
+    neither."""
+    log_p = F.log_softmax(logits.float(), dim=1)
+    mix = F.adaptive_avg_pool2d(segmap, logits.shape[-2:])
+    if class_weights is not None:
+        mix = mix * class_weights.to(mix.device).view(1, -1, 1, 1)
+    return (mix * log_p[:, :-1]).sum(1), mix.sum(1) * log_p[:, -1]
+
+
+def segmenting_d(real_logits: list[torch.Tensor], fake_logits: list[torch.Tensor], segmap: torch.Tensor,
+                 class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """OASIS's discriminator loss, averaged over scales: real patches as their classes, fakes as "fake"."""
+    loss = 0.0
+    for real, fake in zip(real_logits, fake_logits):
+        real_classes, _ = _patch_class_log_likelihoods(real, segmap, class_weights)
+        _, fake_as_fake = _patch_class_log_likelihoods(fake, segmap, class_weights)
+        loss = loss - real_classes.mean() - fake_as_fake.mean()
+    return loss / len(real_logits)
+
+
+def segmenting_g(fake_logits: list[torch.Tensor], segmap: torch.Tensor,
+                 class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """OASIS's generator loss: the discriminator should read each generated patch as its true classes."""
+    return -sum(_patch_class_log_likelihoods(f, segmap, class_weights)[0].mean() for f in fake_logits) / len(fake_logits)
+
+
 def weighted_l1(fake: torch.Tensor, real: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
     return weighted_mean((fake - real).abs(), weights)
 

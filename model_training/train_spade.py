@@ -4,7 +4,9 @@ Losses (Park et al. 2019): hinge GAN + discriminator feature matching + KL on th
 VGG perceptual loss needs ImageNet weights we cannot ship; in its place an optional L1 reconstruction with
 the photo's own style code (`lambda_l1`) gets colours and layout right early, as L1 does in pix2pix.
 `balance_l1` / `balance_gan` weigh those losses per pixel by median-frequency class weights (measured in the
-README: no better for the landscape model, so its config leaves them off).
+README: no better for the landscape model, so its config leaves them off). `segmenting_discriminator` swaps
+the conditional hinge discriminator for OASIS's: it sees only the image and labels each patch with a class
+or "fake" (class-weighted by `balance_gan`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from model_training.config import TrainConfig
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
 from model_training.losses import (class_weight_map, feature_matching, hinge_d, hinge_g, kl_divergence,
-                                   median_frequency_weights, weighted_l1)
+                                   median_frequency_weights, segmenting_d, segmenting_g, weighted_l1)
 from model_training.models.discriminators import MultiscaleDiscriminator
 from model_training.models.spade import SPADEGenerator, StyleEncoder, one_hot, reparameterize
 
@@ -47,7 +49,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
     generator = run.wrap(build_generator(config))
     encoder = run.wrap(build_encoder(config))
-    discriminator = run.wrap(MultiscaleDiscriminator(classes + 3, m.ndf, m.d_layers, m.num_d))
+    if m.segmenting_discriminator:
+        discriminator = run.wrap(MultiscaleDiscriminator(3, m.ndf, m.d_layers, m.num_d, out_channels=classes + 1))
+        d_input = lambda segmap, image: image
+    else:
+        discriminator = run.wrap(MultiscaleDiscriminator(classes + 3, m.ndf, m.d_layers, m.num_d))
+        d_input = lambda segmap, image: torch.cat([segmap, image], 1)
     # Two time-scale update rule as in the paper: beta1 = 0, beta2 = 0.9, D learns faster than G.
     betas = (config.optim.beta1, config.optim.beta2)
     opt_g = torch.optim.Adam([*generator.parameters(), *encoder.parameters()], lr=config.optim.lr_g, betas=betas)
@@ -76,11 +83,13 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             with run.autocast():
                 mu, logvar = encoder(real)
                 fake = generator(segmap, reparameterize(mu, logvar))
-                fake_out = discriminator(torch.cat([segmap, fake], 1))
+                fake_out = discriminator(d_input(segmap, fake))
                 with torch.no_grad():
-                    real_out = discriminator(torch.cat([segmap, real], 1))
+                    real_out = discriminator(d_input(segmap, real))
+                fake_logits = [o[-1] for o in fake_out]
                 losses = {
-                    "g_gan": hinge_g([o[-1] for o in fake_out], gan_weights),
+                    "g_gan": (segmenting_g(fake_logits, segmap, class_weights if m.balance_gan else None)
+                              if m.segmenting_discriminator else hinge_g(fake_logits, gan_weights)),
                     "g_feat": m.lambda_feat * feature_matching(real_out, fake_out),
                     "g_kl": m.lambda_kl * kl_divergence(mu.float(), logvar.float()),
                 }
@@ -93,10 +102,13 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
             # Discriminator: real and fake in one pass.
             with run.autocast():
-                both = discriminator(torch.cat([torch.cat([segmap, fake.detach()], 1),
-                                                torch.cat([segmap, real], 1)], 0))
+                both = discriminator(torch.cat([d_input(segmap, fake.detach()), d_input(segmap, real)], 0))
                 n = real.shape[0]
-                loss_d = hinge_d([o[-1][n:] for o in both], [o[-1][:n] for o in both], gan_weights)
+                real_logits, fake_logits = [o[-1][n:] for o in both], [o[-1][:n] for o in both]
+                if m.segmenting_discriminator:
+                    loss_d = segmenting_d(real_logits, fake_logits, segmap, class_weights if m.balance_gan else None)
+                else:
+                    loss_d = hinge_d(real_logits, fake_logits, gan_weights)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()

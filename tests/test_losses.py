@@ -1,13 +1,16 @@
-"""The class-balanced losses: median-frequency weights, per-pixel weight maps, weighted means."""
+"""The class-balanced losses (median-frequency weights, per-pixel weight maps, weighted means) and the
+segmenting discriminator's losses."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from model_training.losses import (MAX_CLASS_WEIGHT, class_weight_map, hinge_d, hinge_g, median_frequency_weights,
-                                   weighted_l1, weighted_mean)
+                                   segmenting_d, segmenting_g, weighted_l1, weighted_mean)
+from model_training.models.spade import one_hot
 
 
 def test_median_frequency_weights_favour_rare_classes_and_are_capped():
@@ -42,3 +45,36 @@ def test_weighted_gan_and_l1_losses_reduce_to_the_plain_ones_without_weights():
     assert hinge_g(fake, ones).item() == pytest.approx(-fake[0].mean().item(), rel=1e-5)
     a, b = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
     assert weighted_l1(a, b, ones[..., :8, :8]).item() == pytest.approx((a - b).abs().mean().item(), rel=1e-5)
+
+
+def _confident_logits(ids: torch.Tensor, channels: int) -> torch.Tensor:
+    """Logits [N, channels, h, w] that put each patch on the id in `ids` [N, 1, h, w] with near certainty."""
+    return 20.0 * one_hot(ids, channels)
+
+
+def test_segmenting_losses_reward_the_right_classes_and_fake():
+    classes = 3
+    labels = torch.tensor([[[[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2], [2, 2, 2, 2]]]])
+    segmap = one_hot(labels, classes)
+    patches = labels[..., ::2, ::2]  # the 2x2 patch grid of this map, one class per patch
+    as_classes = _confident_logits(patches, classes + 1)
+    as_fake = _confident_logits(torch.full_like(patches, classes), classes + 1)
+    # A discriminator that reads real as its classes and fake as fake scores near zero; swapped, it pays.
+    assert segmenting_d([as_classes], [as_fake], segmap).item() < 1e-3
+    assert segmenting_d([as_fake], [as_classes], segmap).item() > 10
+    # The generator wins when its patches are read as their classes.
+    assert segmenting_g([as_classes], segmap).item() < 1e-3 < segmenting_g([as_fake], segmap).item()
+    # Uniform logits: every patch's loss is log(C + 1), weighted by its class weight.
+    uniform = torch.zeros(1, classes + 1, 2, 2)
+    assert segmenting_g([uniform], segmap).item() == pytest.approx(np.log(classes + 1), rel=1e-5)
+    weights = torch.tensor([1.0, 1.0, 3.0])  # class 2 fills half the patches
+    assert segmenting_g([uniform], segmap, weights).item() == pytest.approx(2 * np.log(classes + 1), rel=1e-5)
+
+
+def test_segmenting_losses_skip_the_ignore_label():
+    classes = 3
+    labels = torch.tensor([[[[0, 15], [15, 15]]]])  # one labelled pixel, three unknown
+    logits = torch.randn(1, classes + 1, 2, 2)
+    loss = segmenting_g([logits], one_hot(labels, classes))
+    # Only the labelled patch counts (its loss over the four patches of the mean).
+    assert loss.item() == pytest.approx(-F.log_softmax(logits, 1)[0, 0, 0, 0].item() / 4, rel=1e-5)

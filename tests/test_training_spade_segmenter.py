@@ -80,11 +80,13 @@ def test_segmenter_shapes(size):
     assert logits.shape == (1, 8, *size)
 
 
-@pytest.mark.parametrize("balance", [False, True], ids=["plain", "class-balanced"])
-def test_spade_learns_on_an_overfit_batch(fixture_data, tmp_path, balance):
+@pytest.mark.parametrize("balance,segmenting", [(False, False), (True, False), (True, True)],
+                         ids=["plain", "class-balanced", "segmenting-discriminator"])
+def test_spade_learns_on_an_overfit_batch(fixture_data, tmp_path, balance, segmenting):
     from model_training import train_spade
 
-    config = spade_config(fixture_data, tmp_path / "run", lambda_feat=0.0, balance_l1=balance, balance_gan=balance)
+    config = spade_config(fixture_data, tmp_path / "run", lambda_feat=0.0, balance_l1=balance, balance_gan=balance,
+                          segmenting_discriminator=segmenting)
     config.run.max_steps, config.run.batch_size = 40, 2
     config.data.train_split = "val"  # two images: an overfit batch
     config.optim.lr_g = 2e-3
