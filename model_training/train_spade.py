@@ -3,10 +3,10 @@
 Losses (Park et al. 2019): hinge GAN + discriminator feature matching + KL on the style code. The paper's
 VGG perceptual loss needs ImageNet weights we cannot ship; in its place an optional L1 reconstruction with
 the photo's own style code (`lambda_l1`) gets colours and layout right early, as L1 does in pix2pix.
-`balance_l1` / `balance_gan` weigh those losses per pixel by median-frequency class weights (measured in the
-README: no better for the landscape model, so its config leaves them off). `segmenting_discriminator` swaps
-the conditional hinge discriminator for OASIS's: it sees only the image and labels each patch with a class
-or "fake" (class-weighted by `balance_gan`).
+`segmenting_discriminator` swaps the conditional hinge discriminator for OASIS's (Schoenfeld et al. 2021): it
+sees only the image and labels each patch with a class or "fake"; the landscape model trains with it (README:
+FCN mIoU 0.456 -> 0.613). `balance_l1` / `balance_gan` weigh the L1 and GAN losses by median-frequency class
+weights.
 """
 
 from __future__ import annotations
