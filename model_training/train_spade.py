@@ -46,6 +46,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             raise ValueError("model.balance_l1 / balance_gan need label-folder data (data.dataset = 'label_folders')")
         class_weights = median_frequency_weights(train_set.class_pixel_counts(classes))
         print("class weights:", [round(w, 2) for w in class_weights.tolist()])
+    gan_class_weights = class_weights if m.balance_gan else None
+    # Per-pixel weight maps only for the losses that take them: L1 and the hinge patches.
+    pixel_weighted = m.balance_l1 or (m.balance_gan and not m.segmenting_discriminator)
 
     generator = run.wrap(build_generator(config))
     encoder = run.wrap(build_encoder(config))
@@ -74,7 +77,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             rt.linear_decay(opt_d, config.optim.lr_d, step, config.run.max_steps, config.optim.decay_from)
             real, labels = batch["image"].to(run.device), batch["labels"].to(run.device)
             segmap = one_hot(labels, classes)
-            pixel_weights = None if class_weights is None else class_weight_map(labels, class_weights)
+            pixel_weights = class_weight_map(labels, class_weights) if pixel_weighted else None
             l1_weights = pixel_weights if m.balance_l1 else None
             gan_weights = pixel_weights if m.balance_gan else None
             generator.train(), encoder.train(), discriminator.train()
@@ -88,7 +91,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     real_out = discriminator(d_input(segmap, real))
                 fake_logits = [o[-1] for o in fake_out]
                 losses = {
-                    "g_gan": (segmenting_g(fake_logits, segmap, class_weights if m.balance_gan else None)
+                    "g_gan": (segmenting_g(fake_logits, segmap, gan_class_weights)
                               if m.segmenting_discriminator else hinge_g(fake_logits, gan_weights)),
                     "g_feat": m.lambda_feat * feature_matching(real_out, fake_out),
                     "g_kl": m.lambda_kl * kl_divergence(mu.float(), logvar.float()),
@@ -106,7 +109,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 n = real.shape[0]
                 real_logits, fake_logits = [o[-1][n:] for o in both], [o[-1][:n] for o in both]
                 if m.segmenting_discriminator:
-                    loss_d = segmenting_d(real_logits, fake_logits, segmap, class_weights if m.balance_gan else None)
+                    loss_d = segmenting_d(real_logits, fake_logits, segmap, gan_class_weights)
                 else:
                     loss_d = hinge_d(real_logits, fake_logits, gan_weights)
             opt_d.zero_grad(set_to_none=True)
