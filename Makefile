@@ -13,7 +13,7 @@ WEIGHTS ?= weights
 run: $(VENV)/.server-deps
 	$(PY) -m backend --host $(HOST) --port $(PORT) --weights $(WEIGHTS)
 
-test: $(VENV)/.test-deps browser
+test: $(VENV)/.test-deps browser node_modules/.installed
 	@ls tests/frontend/*.test.mjs >/dev/null 2>&1 || { echo "no frontend tests found"; exit 1; }
 	node --test tests/frontend/
 	$(PY) -m pytest -q tests
@@ -39,9 +39,15 @@ $(VENV)/.test-deps: pyproject.toml constraints/cpu.txt | $(PY)
 
 train-deps: $(VENV)/.test-deps
 
+# npm packages the tests use (axe-core for the accessibility audit), exactly as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json | browser
+	npm ci --no-audit --no-fund
+	touch $@
+
 # Browser tests drive Debian's chromium through Playwright (Playwright's own browser download is not used).
 browser:
 	@command -v node >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-install PKGS=nodejs
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-install PKGS=npm
 	@test -x /usr/bin/chromium || $(MAKE) --no-print-directory apt-install PKGS=chromium
 
 apt-install:
@@ -50,4 +56,4 @@ apt-install:
 	else echo "please install $(PKGS) (needs root and apt-get)"; exit 1; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

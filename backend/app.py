@@ -19,6 +19,7 @@ from backend.engine import InferenceEngine
 from backend.errors import install_error_handlers
 from backend.logs import configure_logging
 from backend.metrics import Metrics
+from backend.openapi import install_openapi
 from backend.routes import health, metrics, models, segment, sketch, style_code, translate, ws
 from backend.security import API_KEY_HEADER, RateLimiter
 from backend.settings import MEGABYTE, Settings
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, engine: InferenceEngine | None 
     app.state.metrics = app_metrics
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
+    install_openapi(app, settings, rate_limited=app.state.rate_limiter.enabled)
     for router in (health.router, models.router, translate.router, segment.router, sketch.router,
                    style_code.router, ws.router, metrics.router):
         app.include_router(router)

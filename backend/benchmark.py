@@ -3,7 +3,9 @@
 1. p50/p95 of every loaded model at 256x256 in onnxruntime (2 intra-op threads);
 2. the /translate round trip and the WebSocket frame round trip over loopback (server in-process), with the
    overhead above model time;
-3. `torch_comparisons()`: the same SPADE in PyTorch eager and the paper-size SPADE, when torch and
+3. each hybrid model's stages against issue #14's budgets: composing the canvas, the refiner, and a live
+   WebSocket frame end to end (decode, compose, refine, encode);
+4. `torch_comparisons()`: the same SPADE in PyTorch eager and the paper-size SPADE, when torch and
    `model_training` are importable (skipped otherwise, with the reason).
 """
 
@@ -21,16 +23,18 @@ from PIL import Image
 from websockets.sync.client import connect
 
 from backend.app import create_app
-from backend.engine import InferenceEngine, LoadedModel
+from backend.engine import InferenceEngine, LoadedModel, hybrid_feeds
 from backend.imaging import encode_png
 from backend.interface import signature_for, warmup_feeds
 from backend.local_server import serve_in_background
+from backend.pipeline import StyleChoice, resolve_style
 from backend.settings import Settings
 
 SIZE = 256
 THREADS = 2
 WARMUP_RUNS = 3
 TIMED_RUNS = 30
+HYBRID_BUDGETS_MS = {"compose": 30.0, "refiner": 40.0, "live_frame": 80.0}  # p50 at 256x256, issue #14
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -46,12 +50,17 @@ def model_latency(engine: InferenceEngine, model: LoadedModel, runs: int) -> dic
     return percentiles([engine.run(model, "generator", feeds, None)[1] for _ in range(runs)])
 
 
+def sample_labels(model: LoadedModel) -> np.ndarray:
+    """uint8 [SIZE, SIZE]: horizontal bands of the model's first four classes."""
+    ids = np.array([c.id for c in model.card.label_set.classes][:4], np.uint8)
+    return np.repeat(ids[np.arange(SIZE) * len(ids) // SIZE][:, None], SIZE, 1)
+
+
 def sample_input(model: LoadedModel) -> bytes:
     """A valid upload for the model: bands of its first classes, a grey sketch, or a noise photo."""
     rng = np.random.default_rng(0)
     if model.card.input_kind == "labels":
-        ids = np.array([c.id for c in model.card.label_set.classes][:4], np.uint8)
-        return encode_png(Image.fromarray(np.repeat(ids[np.arange(SIZE) * len(ids) // SIZE][:, None], SIZE, 1)))
+        return encode_png(Image.fromarray(sample_labels(model)))
     if model.card.input_kind == "sketch":
         return encode_png(Image.fromarray(np.full((SIZE, SIZE), 255, np.uint8)))
     return encode_png(Image.fromarray(rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)))
@@ -91,6 +100,22 @@ def ws_round_trip(base_url: str, model: LoadedModel, runs: int) -> dict[str, flo
     return percentiles(totals) | {"overhead_p50_ms": round(float(np.percentile(overheads, 50)), 2)}
 
 
+def hybrid_stages(engine: InferenceEngine, model: LoadedModel, runs: int) -> dict[str, dict[str, float]]:
+    """Composing the canvas (numpy) and refining it (onnxruntime) at SIZE x SIZE, in the painter's default
+    style and one seed: repeated frames of a live painting, so the bank photos are already decoded."""
+    labels, style = sample_labels(model), resolve_style(model, StyleChoice())[0]
+    compose_ms = []
+    for index in range(WARMUP_RUNS + runs):
+        start = time.perf_counter()
+        feeds = hybrid_feeds(model.card, model.bank, labels, style, seed=0)
+        if index >= WARMUP_RUNS:
+            compose_ms.append((time.perf_counter() - start) * 1000)
+    for _ in range(WARMUP_RUNS):
+        engine.run(model, "generator", feeds, None)
+    refiner_ms = [engine.run(model, "generator", feeds, None)[1] for _ in range(runs)]
+    return {"compose": percentiles(compose_ms), "refiner": percentiles(refiner_ms)}
+
+
 def torch_comparisons(shipped_spade_p50_ms: float | None) -> dict[str, Any]:
     """PyTorch eager and paper-size SPADE timings from `model_training.benchmarks.spade_comparison()`.
 
@@ -115,11 +140,15 @@ def run_benchmark(weights_dir: Path, runs: int, compare_torch: bool = True) -> d
                               "models": {m.id: {"kind": m.card.kind} | model_latency(engine, m, runs) for m in ready},
                               "failed": {m.id: m.error for m in engine.models.values() if not m.ready}}
     default = engine.default_translator()
+    hybrids = [m for m in ready if m.card.kind == "hybrid"]
+    report["hybrid"] = {m.id: hybrid_stages(engine, m, runs) for m in hybrids}
     if default is not None:
         settings = Settings(weights_dir=weights_dir, intra_op_threads=THREADS, log_level="WARNING")
         with serve_in_background(create_app(settings, engine)) as base_url:
             report["translate_round_trip"] = {"model": default.id} | http_round_trip(base_url, default, runs)
             report["ws_frame_round_trip"] = {"model": default.id} | ws_round_trip(base_url, default, runs)
+            for model in hybrids:
+                report["hybrid"][model.id]["live_frame"] = ws_round_trip(base_url, model, runs)
     spade = next((m for m in ready if m.card.kind == "spade"), None)
     if compare_torch:
         report["torch"] = torch_comparisons(report["models"][spade.id]["p50_ms"] if spade else None)
@@ -142,6 +171,12 @@ def print_table(report: dict[str, Any]) -> None:
             row = report[name]
             print(f"{name:32} {row['model']:10} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}"
                   f"   overhead above model time p50 {row['overhead_p50_ms']:.2f} ms")
+    for model_id, stages in report["hybrid"].items():
+        for stage, row in stages.items():
+            budget = HYBRID_BUDGETS_MS[stage]
+            verdict = "within budget" if row["p50_ms"] <= budget else "OVER BUDGET"
+            print(f"{model_id + ' ' + stage:43} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}"
+                  f"   budget p50 <= {budget:g} ms: {verdict}")
     torch_rows = report["torch"]
     if "skipped" in torch_rows:
         print(f"torch comparison: skipped: {torch_rows['skipped']}")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.errors import error_json
 
 
 class BodyLimitMiddleware:
@@ -26,7 +27,7 @@ class BodyLimitMiddleware:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             # Refuse before reading a byte; the client learns at once instead of after its upload.
-            await JSONResponse({"detail": self._too_large()}, status_code=413)(scope, receive, send)
+            await error_json(413, self._too_large())(scope, receive, send)
             return
         received = 0
 

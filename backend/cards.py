@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ModelKind = Literal["spade", "pix2pix", "cyclegan", "segmenter"]
+ModelKind = Literal["spade", "pix2pix", "cyclegan", "segmenter", "hybrid"]
 InputKind = Literal["labels", "sketch", "photo"]
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-f]{6}$")
@@ -79,6 +79,16 @@ class StyleEncoder(_Strict):
         return self
 
 
+class ExemplarBankFile(_Strict):
+    """The hybrid renderer's bank of real photo segments (an .npz next to the refiner graph)."""
+
+    file: str  # path relative to the weights folder
+    sha256: str
+    photos: int = Field(gt=0)
+    segments: dict[str, int]  # class name -> segments in the bank
+    style_dim: int = Field(default=6, gt=0)  # a style is colour statistics: mean and std of R, G, B
+
+
 class StylePreset(_Strict):
     id: str
     name: str
@@ -119,6 +129,7 @@ class ModelCard(_Strict):
     onnx_sha256: str
     label_set: LabelSet | None = None
     style_encoder: StyleEncoder | None = None
+    exemplar_bank: ExemplarBankFile | None = None
     style_presets: list[StylePreset] = []
     params: int = Field(ge=0)
     gmacs: float = Field(ge=0)
@@ -142,11 +153,28 @@ class ModelCard(_Strict):
             raise ValueError("a segmenter needs a label_set")
         if self.kind == "spade" and self.style_encoder is None:
             raise ValueError("a SPADE model needs a style_encoder")
-        if self.style_encoder is not None:
+        if self.kind == "hybrid":
+            self._check_hybrid()
+        elif self.exemplar_bank is not None:
+            raise ValueError("only a hybrid model has an exemplar_bank")
+        style_dim = (self.style_encoder.z_dim if self.style_encoder is not None
+                     else self.exemplar_bank.style_dim if self.exemplar_bank is not None else None)
+        if style_dim is not None:
             for preset in self.style_presets:
-                if len(preset.code) != self.style_encoder.z_dim:
-                    raise ValueError(f"preset {preset.id!r} code length != z_dim")
+                if len(preset.code) != style_dim:
+                    raise ValueError(f"preset {preset.id!r} has {len(preset.code)} numbers, the style has {style_dim}")
         return self
+
+    def _check_hybrid(self) -> None:
+        if self.input_kind != "labels":
+            raise ValueError("a hybrid model paints label maps (input_kind 'labels')")
+        if self.exemplar_bank is None:
+            raise ValueError("a hybrid model needs an exemplar_bank")
+        if self.style_encoder is not None:
+            raise ValueError("a hybrid model has no style_encoder: its style is the colour statistics")
+        names = {c.name for c in self.label_set.classes}
+        if strangers := sorted(set(self.exemplar_bank.segments) - names):
+            raise ValueError(f"exemplar_bank.segments names classes not in the label set: {', '.join(strangers)}")
 
 
 def load_card(path: Path) -> ModelCard:

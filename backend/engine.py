@@ -21,6 +21,7 @@ import onnxruntime as ort
 
 from backend.cards import ModelCard, StylePreset, load_card
 from backend.errors import ApiError
+from backend.hybrid import STYLE_DIM, ExemplarBank, compose, refiner_feeds
 from backend.interface import (STYLE_ENCODER_SIGNATURE, input_names, signature_for, signature_mismatch,
                                warmup_feeds)
 
@@ -30,7 +31,7 @@ ModelState = Literal["ready", "failed"]
 Graph = Literal["generator", "style_encoder"]
 RunObserver = Callable[[str, float], None]  # (model id, seconds)
 LATENCY_RUNS = 3
-TRANSLATOR_PREFERENCE = ("spade", "pix2pix", "cyclegan")  # paintable inputs first
+TRANSLATOR_PREFERENCE = ("spade", "hybrid", "pix2pix", "cyclegan")  # paintable inputs first
 
 
 class ModelLoadError(Exception):
@@ -47,6 +48,7 @@ class LoadedModel:
     error: str | None = None
     session: Any = None  # onnxruntime.InferenceSession of the generator / segmenter
     style_session: Any = None  # SPADE style encoder
+    bank: ExemplarBank | None = None  # the hybrid's photo segments, composed into the refiner's canvas
     latency_ms: float | None = None
     feed_names: dict[str, str] = field(default_factory=dict)  # interface input name -> generator input name
     thumbnails: dict[str, Path] = field(default_factory=dict)  # preset id -> file inside the weights folder
@@ -61,6 +63,13 @@ class LoadedModel:
         if self.card is None or self.card.style_encoder is None:
             return None
         return self.card.style_encoder.z_dim
+
+    @property
+    def style_dim(self) -> int | None:
+        """Numbers in a style: SPADE's z_dim, the hybrid's colour statistics; None for models without styles."""
+        if self.card is not None and self.card.exemplar_bank is not None:
+            return self.card.exemplar_bank.style_dim
+        return self.z_dim
 
     @cached_property
     def style_code_gaussian(self) -> tuple[np.ndarray, np.ndarray]:
@@ -108,17 +117,23 @@ def weights_file(weights_dir: Path, relative: str) -> Path:
     return weights_dir / candidate
 
 
-def _open_session(weights_dir: Path, relative: str, sha256: str, options: ort.SessionOptions) -> Any:
+def _checked_file(weights_dir: Path, relative: str, sha256: str, what: str) -> Path:
+    """A file the card names, present and with the card's sha256."""
     path = weights_file(weights_dir, relative)
     if not path.is_file():
-        raise ModelLoadError(f"ONNX file {relative} is missing")
+        raise ModelLoadError(f"{what} {relative} is missing")
     try:
         actual = file_sha256(path)
     except OSError as exc:
-        raise ModelLoadError(f"cannot read ONNX file {relative}: {exc}") from exc
+        raise ModelLoadError(f"cannot read {what} {relative}: {exc}") from exc
     if actual != sha256:
-        raise ModelLoadError(f"ONNX file {relative} has sha256 {actual[:12]}…, the card says {sha256[:12]}… "
+        raise ModelLoadError(f"{what} {relative} has sha256 {actual[:12]}…, the card says {sha256[:12]}… "
                              "(truncated or replaced?)")
+    return path
+
+
+def _open_session(weights_dir: Path, relative: str, sha256: str, options: ort.SessionOptions) -> Any:
+    path = _checked_file(weights_dir, relative, sha256, "ONNX file")
     try:
         return ort.InferenceSession(str(path), options, providers=available_providers())
     except Exception as exc:  # onnxruntime raises several unrelated types for a bad graph
@@ -134,14 +149,46 @@ def _renamed(feeds: dict[str, np.ndarray], names: dict[str, str]) -> dict[str, n
     return {names.get(name, name): value for name, value in feeds.items()}
 
 
-def _measure_latency_ms(session: Any, feeds: dict[str, np.ndarray]) -> float:
-    session.run(None, feeds)  # warm-up: first run allocates and picks kernels
+def _measure_latency_ms(render: Callable[[], object]) -> float:
+    render()  # warm-up: first run allocates and picks kernels (and decodes the hybrid's bank photos)
     times = []
     for _ in range(LATENCY_RUNS):
         start = time.perf_counter()
-        session.run(None, feeds)
+        render()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+def num_classes(card: ModelCard) -> int:
+    """Class ids of a label set are 0..n-1 (docs/ARCHITECTURE.md)."""
+    return max(c.id for c in card.label_set.classes) + 1
+
+
+def hybrid_feeds(card: ModelCard, bank: ExemplarBank, labels: np.ndarray, style: np.ndarray,
+                 seed: int) -> dict[str, np.ndarray]:
+    """The refiner's feeds for a label map uint8 [S, S]: its canvas of bank segments in the style [6]."""
+    canvas = compose(bank, labels, style, seed, num_classes(card))
+    return refiner_feeds(labels, canvas)
+
+
+def _class_bands(card: ModelCard) -> np.ndarray:
+    """uint8 [S, S]: horizontal bands of every class, a painting that makes the hybrid retrieve each one."""
+    ids = np.array([c.id for c in card.label_set.classes], np.uint8)
+    return np.repeat(ids[np.arange(card.size) * len(ids) // card.size][:, None], card.size, 1)
+
+
+def _load_bank(card: ModelCard, weights_dir: Path) -> ExemplarBank:
+    spec = card.exemplar_bank
+    path = _checked_file(weights_dir, spec.file, spec.sha256, "exemplar bank")
+    if spec.style_dim != STYLE_DIM:
+        raise ModelLoadError(f"exemplar_bank.style_dim is {spec.style_dim}; the server's styles have {STYLE_DIM}")
+    try:
+        bank = ExemplarBank.load(path)
+    except Exception as exc:  # ValueError for a bad bank; a damaged zip also raises zipfile and zlib errors
+        raise ModelLoadError(f"exemplar bank {spec.file} cannot be loaded: {_first_line(exc)}") from exc
+    if bank.num_photos != spec.photos:
+        raise ModelLoadError(f"exemplar bank {spec.file} has {bank.num_photos} photos, the card says {spec.photos}")
+    return bank
 
 
 def load_model(card: ModelCard, weights_dir: Path, options: ort.SessionOptions) -> LoadedModel:
@@ -155,16 +202,23 @@ def load_model(card: ModelCard, weights_dir: Path, options: ort.SessionOptions) 
         style_session = _open_session(weights_dir, card.style_encoder.onnx, card.style_encoder.onnx_sha256, options)
         if mismatch := signature_mismatch(style_session, STYLE_ENCODER_SIGNATURE):
             raise ModelLoadError(f"style encoder {card.style_encoder.onnx} does not match the interface: {mismatch}")
+    bank = _load_bank(card, weights_dir) if card.exemplar_bank is not None else None
     z_dim = card.style_encoder.z_dim if card.style_encoder is not None else None
     feed_names = input_names(session, signature)
+    if bank is not None:  # the hybrid's latency is a painting's: compose, then refine
+        labels, style = _class_bands(card), bank.random_style(0)
+        render = lambda: session.run(None, hybrid_feeds(card, bank, labels, style, seed=0))
+    else:
+        feeds = _renamed(warmup_feeds(card, signature, z_dim), feed_names)
+        render = lambda: session.run(None, feeds)
     try:
-        latency_ms = _measure_latency_ms(session, _renamed(warmup_feeds(card, signature, z_dim), feed_names))
+        latency_ms = _measure_latency_ms(render)
         if style_session is not None:
             style_session.run(None, warmup_feeds(card, STYLE_ENCODER_SIGNATURE, z_dim))
     except Exception as exc:  # any failure of a warm-up run means the model cannot serve
         raise ModelLoadError(f"warm-up run failed: {_first_line(exc)}") from exc
     model = LoadedModel(id=card.id, state="ready", card=card, session=session, style_session=style_session,
-                        latency_ms=round(latency_ms, 2), feed_names=feed_names)
+                        bank=bank, latency_ms=round(latency_ms, 2), feed_names=feed_names)
     for preset in card.style_presets:
         thumbnail = weights_file(weights_dir, preset.thumbnail)
         if thumbnail.is_file():
@@ -228,7 +282,7 @@ class InferenceEngine:
         return model
 
     def default_translator(self) -> LoadedModel | None:
-        """The model the painter opens with: the first ready one in the order SPADE, pix2pix, CycleGAN."""
+        """The model the painter opens with: the first ready one in the order of TRANSLATOR_PREFERENCE."""
         for kind in TRANSLATOR_PREFERENCE:
             for model in self.ready_models():
                 if model.card.kind == kind:
@@ -266,6 +320,16 @@ class InferenceEngine:
         if image.ndim != 4 or image.shape[:2] != (1, 3):
             raise ApiError(500, f"model {model.id!r} returned an image of shape {list(image.shape)}")
         return image, ms
+
+    def render_hybrid(self, model: LoadedModel, labels: np.ndarray, style: np.ndarray,
+                      seed: int) -> tuple[np.ndarray, float]:
+        """image [1, 3, S, S] of a hybrid model for labels int64 [1, 1, S, S] and a style [6]; the
+        milliseconds count the composition too, since it is part of what the model costs."""
+        start = time.perf_counter()
+        feeds = hybrid_feeds(model.card, model.bank, labels[0, 0].astype(np.uint8), style, seed)
+        compose_ms = (time.perf_counter() - start) * 1000
+        image, ms = self.generate(model, feeds)
+        return image, compose_ms + ms
 
     def encode_style(self, model: LoadedModel, image: np.ndarray) -> tuple[np.ndarray, float]:
         """The style code mu [z_dim] of an image [1, 3, H, W]."""

@@ -27,6 +27,8 @@ GENERATOR_SIGNATURES: dict[tuple[str, str], GraphSignature] = {
     ("pix2pix", "sketch"): GraphSignature({"sketch": FLOAT}, ("image",)),
     ("cyclegan", "photo"): GraphSignature({"image": FLOAT}, ("image",), any_input_name=True),
     ("segmenter", "photo"): GraphSignature({"image": FLOAT}, ("labels",)),
+    # The hybrid's refiner: the label map, the canvas of exemplar segments and where the canvas is filled.
+    ("hybrid", "labels"): GraphSignature({"labels": INT64, "canvas": FLOAT, "filled": FLOAT}, ("image",)),
 }
 STYLE_ENCODER_SIGNATURE = GraphSignature({"image": FLOAT}, ("mu", "logvar"))
 
@@ -71,6 +73,8 @@ def warmup_feeds(card: ModelCard, signature: GraphSignature, z_dim: int | None,
         elif name == "style":
             feeds[name] = np.zeros((1, z_dim or 0), np.float32)
         elif name == "sketch":
+            feeds[name] = np.ones((1, 1, size, size), np.float32)
+        elif name == "filled":
             feeds[name] = np.ones((1, 1, size, size), np.float32)
         else:
             feeds[name] = np.zeros((1, 3, size, size), np.float32)

@@ -12,17 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from backend import hybrid
 from backend.engine import InferenceEngine, LoadedModel
 from backend.errors import ApiError
 from backend.imaging import (ImageLimits, encode_png, label_indices, labels_tensor, labels_to_palette_image,
                              open_image, output_size, photo_tensor, sketch_tensor, tensor_to_rgb, to_rgb)
 
 MAX_SEED = 2**64 - 1
+MAX_SPADE_CODE = 1e4
 
 
 @dataclass(frozen=True)
 class StyleChoice:
-    """At most one way of choosing a SPADE style; the style image itself is passed separately."""
+    """At most one way of choosing a style (SPADE, hybrid); the style image itself is passed separately."""
 
     style_id: str | None = None
     style_code: list[float] | None = None
@@ -32,11 +34,12 @@ class StyleChoice:
 
 @dataclass(frozen=True)
 class TranslateSpec:
-    """A resolved request: the model, its style code (SPADE only, None = encode the style image) and filter."""
+    """A resolved request: the model, its style [1, style_dim] (None = read it from the style image), filter."""
 
     model: LoadedModel
     style: np.ndarray | None
     filter: LoadedModel | None
+    seed: int = 0  # the hybrid's composition: the request's seed, so one request always paints one picture
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,38 @@ def parse_style_code(text: str) -> list[float]:
     return [float(v) for v in values]
 
 
-def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
-    """The style code [1, z_dim] for a SPADE model; None when the style image must be encoded first.
+def random_style(model: LoadedModel, seed: int) -> np.ndarray:
+    """A seeded random style [style_dim]: SPADE draws from the Gaussian of its training photos' codes, the
+    hybrid takes a random bank photo's colour statistics."""
+    if model.card.kind == "hybrid":
+        return np.asarray(model.bank.random_style(seed), np.float32)
+    mean, scale = model.style_code_gaussian
+    return (mean + scale @ np.random.default_rng(seed).standard_normal(model.z_dim)).astype(np.float32)
 
-    Models without a style input ignore every style option. With none given, a SPADE model uses its first
-    preset, else the mean of its training photos' codes. A seed draws from the Gaussian of those codes.
+
+def _checked_style_code(model: LoadedModel, values: list[float]) -> np.ndarray:
+    code = np.asarray(values, np.float64)
+    if code.shape != (model.style_dim,):
+        raise ApiError(422, f"style_code: needs {model.style_dim} numbers for model {model.id!r}, got {code.size}")
+    if not np.isfinite(code).all():
+        raise ApiError(422, "style_code: numbers must be finite")
+    if model.card.kind == "hybrid":
+        # Colour statistics of pixels in [0, 1]: anything outside cannot be a photo's look.
+        if code.min() < 0 or code.max() > 1:
+            raise ApiError(422, "style_code: a hybrid style is the mean and standard deviation of R, G, B, "
+                                "each within [0, 1]")
+    elif np.abs(code).max(initial=0) > MAX_SPADE_CODE:
+        raise ApiError(422, f"style_code: numbers must be within ±{MAX_SPADE_CODE:g}")
+    return code.astype(np.float32)
+
+
+def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
+    """The style [1, style_dim] of a SPADE or hybrid model; None when the style image must be read first.
+
+    Models without a style input ignore every style option. With none given, a model uses its first preset,
+    else SPADE the mean of its training photos' codes and the hybrid seed 0's random style.
     """
-    z_dim = model.z_dim
-    if z_dim is None:
+    if model.style_dim is None:
         return None
     given = [name for name, value in (("style", choice.has_image or None), ("style_id", choice.style_id),
                                       ("style_code", choice.style_code), ("seed", choice.seed))
@@ -79,22 +106,22 @@ def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
             raise ApiError(404, f"unknown style {choice.style_id!r} for model {model.id!r}")
         code = np.asarray(preset.code, np.float32)
     elif choice.style_code is not None:
-        code = np.asarray(choice.style_code, np.float64)
-        if code.shape != (z_dim,):
-            raise ApiError(422, f"style_code: needs {z_dim} numbers for model {model.id!r}, got {code.size}")
-        if not np.isfinite(code).all() or np.abs(code).max(initial=0) > 1e4:
-            raise ApiError(422, "style_code: numbers must be finite and within ±10000")
-        code = code.astype(np.float32)
+        code = _checked_style_code(model, choice.style_code)
     elif choice.seed is not None:
-        if not 0 <= choice.seed <= MAX_SEED:
-            raise ApiError(422, f"seed: must be between 0 and {MAX_SEED}")
-        mean, scale = model.style_code_gaussian
-        code = (mean + scale @ np.random.default_rng(choice.seed).standard_normal(z_dim)).astype(np.float32)
+        code = random_style(model, _checked_seed(choice.seed))
     elif model.card.style_presets:
         code = np.asarray(model.card.style_presets[0].code, np.float32)
+    elif model.card.kind == "hybrid":
+        code = random_style(model, 0)
     else:
         code = model.style_code_gaussian[0].astype(np.float32)
     return code[None]
+
+
+def _checked_seed(seed: int) -> int:
+    if not 0 <= seed <= MAX_SEED:
+        raise ApiError(422, f"seed: must be between 0 and {MAX_SEED}")
+    return seed
 
 
 def resolve_translator(engine: InferenceEngine, model_id: str | None) -> LoadedModel:
@@ -121,7 +148,8 @@ def resolve_filter(engine: InferenceEngine, filter_id: str | None) -> LoadedMode
 def resolve_translate(engine: InferenceEngine, model_id: str | None, choice: StyleChoice,
                       filter_id: str | None) -> TranslateSpec:
     model = resolve_translator(engine, model_id)
-    return TranslateSpec(model=model, style=resolve_style(model, choice), filter=resolve_filter(engine, filter_id))
+    return TranslateSpec(model=model, style=resolve_style(model, choice), filter=resolve_filter(engine, filter_id),
+                         seed=choice.seed or 0)
 
 
 def resolve_segmenter(engine: InferenceEngine, model_id: str | None) -> LoadedModel:
@@ -137,16 +165,22 @@ def resolve_segmenter(engine: InferenceEngine, model_id: str | None) -> LoadedMo
 
 
 def resolve_style_encoder(engine: InferenceEngine, model_id: str | None) -> LoadedModel:
+    """A model that can read a style image: SPADE (its style encoder) or the hybrid (colour statistics)."""
     model = resolve_translator(engine, model_id)
-    if model.style_session is None:
+    if model.style_session is None and model.card.kind != "hybrid":
         raise ApiError(422, f"model {model.id!r} has no style encoder")
     return model
 
 
 def encode_style_image(engine: InferenceEngine, model: LoadedModel, data: bytes,
                        limits: ImageLimits) -> tuple[np.ndarray, float]:
-    """A style image -> its code [z_dim] (the encoder's mu) and the model milliseconds."""
+    """A style image -> its style [style_dim] and the model milliseconds: SPADE's encoder mu, or the
+    hybrid's colour statistics (no graph, 0 ms)."""
     rgb = to_rgb(open_image(data, limits, "style"), "style")
+    if model.card.kind == "hybrid":
+        # At the model's size, as SPADE's encoder sees it: statistics barely change and a 4096² upload stays cheap.
+        small = rgb.resize((model.card.size, model.card.size), Image.Resampling.LANCZOS)
+        return np.asarray(hybrid.colour_style(np.asarray(small)), np.float32), 0.0
     return engine.encode_style(model, photo_tensor(rgb, model.card.size))
 
 
@@ -162,29 +196,48 @@ def _model_input(model: LoadedModel, data: bytes,
     return {"image": photo_tensor(to_rgb(image), size)}, image.size
 
 
-def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits: ImageLimits,
-              style_image: bytes | None = None) -> Rendered:
-    """Upload -> generated PNG at the upload's aspect ratio (longer side = the model's size)."""
-    feeds, input_size = _model_input(spec.model, data, limits)
-    model_ms = 0.0
-    if spec.model.z_dim is not None:
-        style = spec.style
-        if style is None:
-            if style_image is None:
-                raise ApiError(422, "style: no style image given")
-            code, ms = encode_style_image(engine, spec.model, style_image, limits)
-            style, model_ms = code[None], model_ms + ms
-        feeds["style"] = style
-    image, ms = engine.generate(spec.model, feeds)
-    model_ms += ms
+def _generate(engine: InferenceEngine, spec: TranslateSpec, feeds: dict[str, np.ndarray],
+              style: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """image [1, 3, S, S] of the spec's model for its input feeds and resolved style, then its filter."""
+    if spec.model.card.kind == "hybrid":
+        image, model_ms = engine.render_hybrid(spec.model, feeds["labels"], style[0], spec.seed)
+    else:
+        image, model_ms = engine.generate(spec.model, feeds if style is None else feeds | {"style": style})
     if spec.filter is not None:
         filter_size = spec.filter.card.size
         if image.shape[-2:] != (filter_size, filter_size):
             image = photo_tensor(tensor_to_rgb(image), filter_size)
         image, ms = engine.generate(spec.filter, {"image": image})
         model_ms += ms
+    return image, model_ms
+
+
+def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits: ImageLimits,
+              style_image: bytes | None = None) -> Rendered:
+    """Upload -> generated PNG at the upload's aspect ratio (longer side = the model's size)."""
+    feeds, input_size = _model_input(spec.model, data, limits)
+    style, model_ms = spec.style, 0.0
+    if style is None and spec.model.style_dim is not None:
+        if style_image is None:
+            raise ApiError(422, "style: no style image given")
+        code, model_ms = encode_style_image(engine, spec.model, style_image, limits)
+        style = code[None]
+    image, ms = _generate(engine, spec, feeds, style)
     picture = tensor_to_rgb(image).resize(output_size(input_size, spec.model.card.size), Image.Resampling.LANCZOS)
-    return Rendered(png=encode_png(picture), model_ms=model_ms)
+    return Rendered(png=encode_png(picture), model_ms=model_ms + ms)
+
+
+def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarray, seed: int) -> np.ndarray:
+    """Offline evaluation: a label map uint8 [S, S] at the card's size -> the picture uint8 [S, S, 3], with
+    the seeded random style the painter draws (spade, hybrid; a pix2pix model ignores the seed)."""
+    size = model.card.size
+    if model.card.input_kind != "labels":
+        raise ValueError(f"model {model.id!r} takes {model.card.input_kind}, not a label map")
+    if labels.shape != (size, size):
+        raise ValueError(f"labels of shape {labels.shape}; model {model.id!r} runs at {size}x{size}")
+    spec = TranslateSpec(model=model, style=resolve_style(model, StyleChoice(seed=seed)), filter=None, seed=seed)
+    image, _ = _generate(engine, spec, {"labels": labels_tensor(labels, size)}, spec.style)
+    return np.asarray(tensor_to_rgb(image))
 
 
 def segment(engine: InferenceEngine, model: LoadedModel, data: bytes, limits: ImageLimits) -> Rendered:

@@ -1,4 +1,5 @@
-"""Command line: python -m model_training {train,evaluate,export,pseudo-label,fixtures} ..."""
+"""Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,build-bank,
+fixtures} ..."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import importlib
 import sys
 from pathlib import Path
 
-FAMILIES = ("spade", "pix2pix", "cyclegan", "segmenter")
+FAMILIES = ("spade", "hybrid", "pix2pix", "cyclegan", "segmenter")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -40,6 +41,47 @@ def _pseudo_label(args: argparse.Namespace) -> None:
 
     pseudo_label(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size, args.min_confidence,
                  args.limit)
+
+
+def _build_bank(args: argparse.Namespace) -> None:
+    from model_training.config import load_config
+    from model_training.datasets import label_set_of
+    from model_training.exemplar_bank import build_bank
+    from model_training.labelsets import num_classes
+
+    config = load_config(args.config, args.overrides)
+    if config.family != "hybrid":
+        raise SystemExit(f"{args.config} is a {config.family} config, not hybrid")
+    counts = build_bank(config.data.roots, Path(config.model.bank), num_classes(label_set_of(config)),
+                        limit=args.limit)
+    names = [c.name for c in label_set_of(config).classes]
+    print(f"{config.model.bank}: " + ", ".join(f"{names[c]} {n}" for c, n in counts.items()))
+
+
+def _evaluate_realism(args: argparse.Namespace) -> None:
+    import shlex
+
+    from model_training.c2st import C2stConfig
+    from model_training.realism import RealismConfig, evaluate_realism
+
+    weights = Path(args.weights)
+    c2st = C2stConfig() if args.c2st_steps is None else C2stConfig(fit_steps=args.c2st_steps)
+    config = RealismConfig(
+        data=Path(args.data), judge=Path(args.judge), out=Path(args.out), weights=weights,
+        segmenter=Path(args.segmenter) if args.segmenter else weights / "segmenter-landscape.onnx",
+        models=args.models, baseline_runs=[Path(r) for r in args.baseline_run], limit=args.limit,
+        seeds=args.seeds, c2st=c2st)
+    # The command as the card will name it: every option spelt out, defaults included.
+    parts = ["--weights", args.weights]
+    parts += ["--models", *args.models] if args.models else []
+    for run in args.baseline_run:
+        parts += ["--baseline-run", run]
+    for flag, value in (("--judge", args.judge), ("--segmenter", args.segmenter), ("--data", args.data),
+                        ("--out", args.out), ("--limit", args.limit), ("--seeds", args.seeds),
+                        ("--c2st-steps", args.c2st_steps)):
+        parts += [flag, str(value)] if value is not None else []
+    evaluate_realism(config, shlex.join(["python", "-m", "model_training", "evaluate-realism", *parts]))
+    print(f"written: {config.out / 'realism.json'}")
 
 
 def _fixtures(args: argparse.Namespace) -> None:
@@ -88,6 +130,31 @@ def main(argv: list[str] | None = None) -> None:
     pseudo.add_argument("--limit", type=int, default=None, help="at most this many photos from each folder")
     pseudo.set_defaults(handler=_pseudo_label)
 
+    bank = commands.add_parser("build-bank", help="build a hybrid config's exemplar bank from its data roots")
+    bank.add_argument("--config", required=True, help="hybrid TOML config (model.bank is the output)")
+    bank.add_argument("--limit", type=int, default=None, help="at most this many photos (tests)")
+    bank.add_argument("overrides", nargs="*", metavar="section.key=value")
+    bank.set_defaults(handler=_build_bank)
+
+    realism = commands.add_parser(
+        "evaluate-realism", help="C2ST, FCN-scores by two judges and painted round trips of label -> photo models")
+    realism.add_argument("--weights", default="weights", help="the weights folder the served models come from")
+    realism.add_argument("--models", nargs="*", default=[], help="ids of served label -> photo models")
+    realism.add_argument("--baseline-run", action="append", default=[],
+                         help="a SPADE or pix2pix training run folder to measure too (repeatable)")
+    realism.add_argument("--judge", default="weights/judges/segmenter-judge.onnx",
+                         help="the independent judge segmenter's exported graph")
+    realism.add_argument("--segmenter",
+                         help="the shipped segmenter's graph (default: WEIGHTS/segmenter-landscape.onnx)")
+    realism.add_argument("--data", default="../shared/datasets/stanford_background",
+                         help="Stanford Background root (images/, labels/, splits/)")
+    realism.add_argument("--out", default="runs/realism", help="output folder: realism.json and the sheets")
+    realism.add_argument("--limit", type=int, default=None, help="at most this many validation maps")
+    realism.add_argument("--seeds", type=int, default=3, help="C2ST splits and classifier initialisations")
+    realism.add_argument("--c2st-steps", type=int, default=None,
+                         help="C2ST classifier fitting steps (default: model_training.c2st.C2stConfig)")
+    realism.set_defaults(handler=_evaluate_realism)
+
     fixtures = commands.add_parser("fixtures", help="write the tiny synthetic datasets the tests use")
     fixtures.add_argument("out")
     fixtures.set_defaults(handler=_fixtures)
@@ -95,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     # Overrides may stand anywhere after the family; argparse only takes one run of positionals.
     args, extra = parser.parse_known_args(argv)
     stray = [a for a in extra if a.startswith("-") or "=" not in a]
-    if stray or (extra and args.command_name != "train"):
+    if stray or (extra and args.command_name not in ("train", "build-bank")):
         parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
     if extra:
         args.overrides = [*args.overrides, *extra]

@@ -13,6 +13,7 @@ from model_training.config import TrainConfig, config_from_dict
 # The networks each family exports or evaluates, by their checkpoint names.
 INFERENCE_MODULES = {
     "spade": ("generator", "encoder"),
+    "hybrid": ("generator",),
     "pix2pix": ("generator",),
     "cyclegan": ("G_AB", "G_BA"),
     "segmenter": ("model",),

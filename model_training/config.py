@@ -104,10 +104,32 @@ class CycleGanModelConfig:
 class SegmenterModelConfig:
     width: int = 32
     depth: int = 4
+    # Median-frequency class weights (losses.median_frequency_weights) on the cross-entropy: unweighted, a
+    # class with ~1 % of the pixels (mountain) is never predicted.
+    balance_classes: bool = False
+    # encoder_decoder (models.segmenter, shipped) | dilated (models.dilated_segmenter: the independent judge)
+    architecture: str = "encoder_decoder"
+    dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 1])  # dilated: one residual block each
+
+
+@dataclass
+class HybridModelConfig:
+    """The hybrid renderer (SIMS): an exemplar bank built from the data roots, and a refining U-Net."""
+
+    bank: str = "runs/hybrid-bank.npz"  # built by `python -m model_training build-bank` from data.roots
+    canvases_per_photo: int = 6  # precomputed training canvases per photo (each from other photos' segments)
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96, 128])
+    res_blocks: int = 2
+    ndf: int = 32
+    num_d: int = 2
+    d_layers: int = 3
+    lambda_l1: float = 10.0
+    lambda_feat: float = 10.0
 
 
 MODEL_CONFIGS = {
     "spade": SpadeModelConfig,
+    "hybrid": HybridModelConfig,
     "pix2pix": Pix2PixModelConfig,
     "cyclegan": CycleGanModelConfig,
     "segmenter": SegmenterModelConfig,

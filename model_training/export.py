@@ -17,7 +17,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from backend.cards import DataSource, ModelCard, StyleEncoder, StylePreset, Training, write_card
+from backend.cards import DataSource, ExemplarBankFile, ModelCard, StyleEncoder, StylePreset, Training, write_card
+from backend.hybrid import ExemplarBank, colour_style
 from model_training.checkpoints import load_run
 from model_training.config import TrainConfig
 from model_training.datasets import label_set_of
@@ -40,6 +41,17 @@ class LabelsToImage(nn.Module):
     def forward(self, labels: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         segmap = one_hot(labels, self.classes)
         return self.generator(segmap, style) if self.with_style else self.generator(segmap)
+
+
+class CanvasToImage(nn.Module):
+    """The hybrid renderer's refiner: (labels int64, canvas, filled) -> image, one-hot inside the graph."""
+
+    def __init__(self, refiner: nn.Module, classes: int):
+        super().__init__()
+        self.refiner, self.classes = refiner, classes
+
+    def forward(self, labels: torch.Tensor, canvas: torch.Tensor, filled: torch.Tensor) -> torch.Tensor:
+        return self.refiner(canvas, filled, one_hot(labels, self.classes))
 
 
 class ImageToLabels(nn.Module):
@@ -115,8 +127,9 @@ def check_parity(module: nn.Module, path: Path, examples: dict[str, torch.Tensor
     return worst
 
 
-def _style_presets(config: TrainConfig, encoder: nn.Module, weights: Path) -> list[StylePreset]:
-    """Style codes (encoder mu) of the chosen photos, with 96x96 thumbnails beside the weights."""
+def _style_presets(config: TrainConfig, style_of, weights: Path) -> list[StylePreset]:
+    """Style codes of the chosen photos (`style_of`: uint8 [size, size, 3] square -> code), with 96x96
+    thumbnails beside the weights."""
     presets = []
     size = config.export.size
     for preset in config.export.presets:
@@ -124,16 +137,33 @@ def _style_presets(config: TrainConfig, encoder: nn.Module, weights: Path) -> li
         side = min(photo.size)
         square = photo.crop(((photo.width - side) // 2, (photo.height - side) // 2,
                              (photo.width + side) // 2, (photo.height + side) // 2))
-        tensor = torch.from_numpy(np.asarray(square.resize((size, size), Image.Resampling.BICUBIC),
-                                             np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
-        with torch.no_grad():
-            mu, _ = encoder(tensor)
+        code = style_of(np.asarray(square.resize((size, size), Image.Resampling.BICUBIC)))
         thumbnail = Path("styles") / config.export.id / f"{preset['id']}.jpg"
         (weights / thumbnail).parent.mkdir(parents=True, exist_ok=True)
         square.resize((96, 96), Image.Resampling.LANCZOS).save(weights / thumbnail, quality=88)
         presets.append(StylePreset(id=preset["id"], name=preset["name"], thumbnail=thumbnail.as_posix(),
-                                   code=[round(float(v), 5) for v in mu[0]]))
+                                   code=[round(float(v), 5) for v in code]))
     return presets
+
+
+def _encoder_code(encoder: nn.Module):
+    def code(rgb: np.ndarray) -> np.ndarray:
+        tensor = torch.from_numpy(rgb.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+        with torch.no_grad():
+            return encoder(tensor)[0][0].numpy()
+    return code
+
+
+def _ship_bank(config: TrainConfig, weights: Path) -> ExemplarBankFile:
+    """Copy the run's exemplar bank beside the refiner graph; its card entry counts segments per class."""
+    source = Path(config.model.bank)
+    target = weights / f"{config.export.id}.bank.npz"
+    shutil.copy(source, target)
+    bank = ExemplarBank.load(target)
+    names = [c.name for c in label_set_of(config).classes]
+    return ExemplarBankFile(file=target.name, sha256=sha256(target), photos=bank.num_photos,
+                            segments={names[c]: n for c, n in sorted(bank.segments_per_class().items())
+                                      if c < len(names)})
 
 
 def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None, command: str | None = None) -> Path:
@@ -144,7 +174,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
     weights.mkdir(parents=True, exist_ok=True)
     onnx_path = weights / f"{e.id}.onnx"
     label_set = label_set_of(config) if config.data.label_set else None
-    style_encoder, presets = None, []
+    style_encoder, presets, bank = None, [], None
 
     outputs = ["image"]
     if config.family == "spade":
@@ -159,7 +189,14 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=sha256(encoder_path), z_dim=z_dim,
                                      code_mean=[round(float(v), 5) for v in codes.mean],
                                      code_scale=[[round(float(v), 5) for v in row] for row in codes.scale])
-        presets = _style_presets(config, encoder, weights)
+        presets = _style_presets(config, _encoder_code(encoder), weights)
+    elif config.family == "hybrid":
+        classes = num_classes(label_set)
+        graph = CanvasToImage(modules["generator"].eval(), classes)
+        inputs = {"labels": torch.randint(0, classes, (1, 1, size, size)),
+                  "canvas": torch.zeros(1, 3, size, size), "filled": torch.ones(1, 1, size, size)}
+        bank = _ship_bank(config, weights)
+        presets = _style_presets(config, colour_style, weights)
     elif config.family == "pix2pix" and e.input_kind == "labels":
         graph = LabelsToImage(modules["generator"].eval(), num_classes(label_set), with_style=False)
         inputs = {"labels": torch.randint(0, num_classes(label_set), (1, 1, size, size))}
@@ -187,7 +224,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
     card = ModelCard(
         id=e.id, kind=config.family, title=e.title, description=e.description, input_kind=e.input_kind,
         size=size, onnx=onnx_path.name, onnx_sha256=sha256(onnx_path), label_set=label_set,
-        style_encoder=style_encoder, style_presets=presets,
+        style_encoder=style_encoder, exemplar_bank=bank, style_presets=presets,
         params=count_params(graph) + (count_params(modules["encoder"]) if config.family == "spade" else 0),
         gmacs=round(count_gmacs(graph, *inputs.values()), 3),
         training=Training(

@@ -107,10 +107,13 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / mu.shape[0]
 
 
-def segmentation_ce(logits: torch.Tensor, labels: torch.Tensor, ignore_id: int | None) -> torch.Tensor:
-    """Cross-entropy over classes, skipping the ignore label (and any other id outside the classes)."""
+def segmentation_ce(logits: torch.Tensor, labels: torch.Tensor, ignore_id: int | None,
+                    class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy over classes, skipping the ignore label (and any other id outside the classes);
+    `class_weights` [C] weighs each pixel by its true class (the mean is over the weights)."""
     target = labels[:, 0].clone()
     target[(target < 0) | (target >= logits.shape[1])] = -100
     if ignore_id is not None:
         target[target == ignore_id] = -100
-    return F.cross_entropy(logits, target, ignore_index=-100)
+    weight = None if class_weights is None else class_weights.to(logits.device, logits.dtype)
+    return F.cross_entropy(logits, target, weight=weight, ignore_index=-100)

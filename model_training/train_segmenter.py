@@ -1,4 +1,5 @@
-"""Train the segmenter (photo -> label map) with cross-entropy that skips the ignore label."""
+"""Train the segmenter (photo -> label map) with cross-entropy that skips the ignore label, optionally
+weighted by median class frequency."""
 
 from __future__ import annotations
 
@@ -6,17 +7,25 @@ import math
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from model_training import runtime as rt
 from model_training.config import TrainConfig
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
-from model_training.losses import segmentation_ce
+from model_training.losses import median_frequency_weights, segmentation_ce
+from model_training.models.dilated_segmenter import DilatedSegmenter
 from model_training.models.segmenter import Segmenter
 
 
-def build_model(config: TrainConfig) -> Segmenter:
-    return Segmenter(num_classes(label_set_of(config)), config.model)
+ARCHITECTURES = {"encoder_decoder": Segmenter, "dilated": DilatedSegmenter}
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    if config.model.architecture not in ARCHITECTURES:
+        raise ValueError(f"model.architecture must be one of {sorted(ARCHITECTURES)}, "
+                         f"got {config.model.architecture!r}")
+    return ARCHITECTURES[config.model.architecture](num_classes(label_set_of(config)), config.model)
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
@@ -24,6 +33,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     label_set = label_set_of(config)
     train_set = build_dataset(config, train=True)
     val_set = build_dataset(config, train=False)
+    class_weights = None
+    if config.model.balance_classes:
+        if not hasattr(train_set, "class_pixel_counts"):
+            raise ValueError("model.balance_classes needs label-folder data (data.dataset = 'label_folders')")
+        class_weights = median_frequency_weights(train_set.class_pixel_counts(num_classes(label_set)))
+        print("class weights:", [round(w, 2) for w in class_weights.tolist()])
 
     model = run.wrap(build_model(config))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.optim.lr_g, weight_decay=1e-4)
@@ -43,7 +58,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             labels = batch["labels"].to(run.device)
             model.train()
             with run.autocast():
-                loss = segmentation_ce(model(images), labels, label_set.ignore_id)
+                loss = segmentation_ce(model(images), labels, label_set.ignore_id, class_weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from model_training.data.fixtures import write_fixtures
-from tests.helpers.tiny_models import write_tiny_weights
+from tests.helpers.tiny_models import write_tiny_hybrid, write_tiny_weights
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,12 @@ def fixture_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fixture-data")
     write_fixtures(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def hybrid_weights(tiny_weights: Path, fixture_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny weights plus the tiny hybrid model, whose bank holds the fixture landscapes (read-only)."""
+    directory = tmp_path_factory.mktemp("hybrid-weights") / "weights"
+    shutil.copytree(tiny_weights, directory)
+    write_tiny_hybrid(directory, [fixture_data / "landscape"])
+    return directory

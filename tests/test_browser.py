@@ -16,7 +16,7 @@ from tests.helpers.browser import (
     canvas_colours, launch_chromium, mouse_stroke, output_digest, running_server, to_client,
     wait_for_output_change, wait_for_settled_output, wait_ready,
 )
-from tests.helpers.tiny_models import PRESET_IDS, SKETCH_ID, SPADE_ID
+from tests.helpers.tiny_models import HYBRID_ID, HYBRID_PRESETS, PRESET_IDS, SKETCH_ID, SPADE_ID
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -378,3 +378,46 @@ def test_failed_models_are_listed(browser, tiny_weights: Path, tmp_path: Path):
             assert "failed" in option.inner_text()
         finally:
             context.close()
+
+
+def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_weights: Path, tmp_path: Path):
+    with running_server(hybrid_weights, tmp_path / "server.log") as base_url:
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(15000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(base_url + "/")
+            wait_ready(page)
+            assert page.get_by_test_id("model-select").input_value() == SPADE_ID
+            select_label(page, "grass")
+            page.get_by_test_id("tool-fill").click()
+            page.mouse.click(*to_client(page, 2, 2))
+            _, painted = canvas_colours(page)
+            spade_picture = wait_for_settled_output(page)
+
+            page.get_by_test_id("model-select").select_option(HYBRID_ID)
+            hybrid_picture = wait_for_output_change(page, spade_picture)
+            assert canvas_colours(page)[1] == painted, "the painting goes along to the hybrid"
+            first_preset = list(HYBRID_PRESETS)[0]
+            assert page.get_by_test_id(f"style-preset-{first_preset}").get_attribute("aria-pressed") == "true"
+            page.get_by_test_id("style-preset-grey").click()
+            grey = wait_for_output_change(page, hybrid_picture)
+            page.get_by_test_id("random-style").click()
+            random_style = wait_for_output_change(page, grey)
+            assert "Random" in page.get_by_test_id("current-style").inner_text()
+            style_photo = io.BytesIO()
+            Image.new("RGB", (40, 30), (230, 40, 30)).save(style_photo, "PNG")
+            page.get_by_test_id("style-upload").set_input_files(
+                {"name": "red.png", "mimeType": "image/png", "buffer": style_photo.getvalue()})
+            wait_for_output_change(page, random_style)
+            assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
+
+            page.get_by_test_id("model-select").select_option(SPADE_ID)
+            wait_for_settled_output(page)
+            assert page.get_by_test_id(f"style-preset-{PRESET_IDS[0]}").is_visible()
+            assert page.get_by_test_id("style-preset-grey").count() == 0
+        finally:
+            context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

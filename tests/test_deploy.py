@@ -198,6 +198,10 @@ def test_dockerfile_copies_paths_that_exist_and_reach_the_build_context(dockerfi
     assert {"pyproject.toml", "backend", "frontend", "weights"} <= copied
     for heavy in (".venv", ".git", "runs", "tests", "model_training", ".pytest_cache", "__pycache__"):
         assert ignored_by_docker(heavy, patterns), f"{heavy} should stay out of the build context"
+    # A hybrid model's bank and style thumbnails are served with it; the judge segmenter is evaluation-only.
+    for served in ("weights/hybrid-landscape.bank.npz", "weights/styles/hybrid-landscape/golden.jpg"):
+        assert not ignored_by_docker(served, patterns), f"{served} must reach the image"
+    assert ignored_by_docker("weights/judges", patterns), "weights/judges/ is not served: keep it out of the image"
 
 
 # --- The image's command, run here.

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from model_training.losses import (MAX_CLASS_WEIGHT, class_weight_map, hinge_d, hinge_g, median_frequency_weights,
-                                   segmenting_d, segmenting_g, weighted_l1, weighted_mean)
+                                   segmentation_ce, segmenting_d, segmenting_g, weighted_l1, weighted_mean)
 from model_training.models.spade import one_hot
 
 
@@ -78,3 +78,13 @@ def test_segmenting_losses_skip_the_ignore_label():
     loss = segmenting_g([logits], one_hot(labels, classes))
     # Only the labelled patch counts (its loss over the four patches of the mean).
     assert loss.item() == pytest.approx(-F.log_softmax(logits, 1)[0, 0, 0, 0].item() / 4, rel=1e-5)
+
+
+def test_class_weighted_segmentation_ce_is_the_weighted_mean_of_pixel_losses_without_the_ignore_label():
+    logits = torch.randn(1, 3, 2, 2)
+    labels = torch.tensor([[[[0, 1], [2, 15]]]])
+    weights = torch.tensor([1.0, 4.0, 0.5])
+    per_pixel = -F.log_softmax(logits, 1)[0, [0, 1, 2], [0, 0, 1], [0, 1, 0]]
+    expected = (per_pixel * weights).sum() / weights.sum()
+    assert segmentation_ce(logits, labels, 15, weights).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert segmentation_ce(logits, labels, 15).item() == pytest.approx(per_pixel.mean().item(), rel=1e-5)

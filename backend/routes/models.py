@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from backend.cards import LabelSet
 from backend.engine import LoadedModel
-from backend.errors import ApiError
+from backend.errors import ApiError, error_responses
 from backend.routes.deps import EngineDep
 
 router = APIRouter(tags=["models"])
@@ -36,6 +36,7 @@ class ModelOut(BaseModel):
     label_set: LabelSet | None = None
     style_presets: list[StylePresetOut] = []
     z_dim: int | None = None
+    style_dim: int | None = None  # numbers in a style_code (SPADE: z_dim; hybrid: 6 colour statistics)
     metrics: dict[str, Any] = {}
     params: int | None = None
     gmacs: float | None = None
@@ -60,7 +61,8 @@ def _model_out(model: LoadedModel, root: str) -> ModelOut:
                for p in card.style_presets]
     return ModelOut(id=model.id, state=model.state, error=model.error, kind=card.kind, title=card.title,
                     description=card.description, input_kind=card.input_kind, size=card.size,
-                    label_set=card.label_set, style_presets=presets, z_dim=model.z_dim, metrics=card.metrics,
+                    label_set=card.label_set, style_presets=presets, z_dim=model.z_dim,
+                    style_dim=model.style_dim, metrics=card.metrics,
                     params=card.params, gmacs=card.gmacs, latency_ms=model.latency_ms,
                     samples_url=f"{base}/samples" if model.samples is not None else None)
 
@@ -75,7 +77,7 @@ async def list_models(request: Request, engine: EngineDep) -> ModelsOut:
 
 
 @router.get("/models/{model_id}/styles/{preset_id}/thumbnail", response_class=FileResponse,
-            responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "Unknown model or preset."}})
+            responses={200: {"content": {"image/jpeg": {}}}, **error_responses(404)})
 async def style_thumbnail(model_id: str, preset_id: str, engine: EngineDep) -> FileResponse:
     """A style preset's thumbnail, found through the registry only (never a path from the URL)."""
     model = engine.models.get(model_id)
@@ -86,7 +88,7 @@ async def style_thumbnail(model_id: str, preset_id: str, engine: EngineDep) -> F
 
 
 @router.get("/models/{model_id}/samples", response_class=FileResponse,
-            responses={200: {"content": {"image/png": {}}}, 404: {"description": "Unknown model or no samples."}})
+            responses={200: {"content": {"image/png": {}}}, **error_responses(404)})
 async def sample_sheet(model_id: str, engine: EngineDep) -> FileResponse:
     """The card's sample sheet, found through the registry only."""
     model = engine.models.get(model_id)

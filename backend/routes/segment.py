@@ -9,12 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from backend import pipeline
-from backend.routes.deps import PNG_RESPONSE, PROTECTED_WORK, EngineDep, LimitsDep, note_model, read_upload
+from backend.routes.deps import (MODEL_ROUTE_ERRORS, PNG_RESPONSE, PROTECTED_WORK, EngineDep, LimitsDep, note_model,
+                                 read_upload)
 
 router = APIRouter(tags=["generate"])
 
 
-@router.post("/segment", response_class=Response, dependencies=PROTECTED_WORK, responses=PNG_RESPONSE)
+@router.post("/segment", response_class=Response, dependencies=PROTECTED_WORK,
+             responses={**PNG_RESPONSE, **MODEL_ROUTE_ERRORS})
 async def segment(
     request: Request,
     engine: EngineDep,

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from PIL import Image
 
-from backend.errors import ApiError
+from backend.errors import ApiError, error_responses
 from backend.imaging import ImageLimits, encode_png, open_image, output_size, to_rgb
 from backend.routes.deps import PNG_RESPONSE, PROTECTED_WORK, LimitsDep, read_upload
 from backend.sketch import extract_sketch
@@ -31,7 +31,8 @@ def photo_to_sketch(data: bytes, limits: ImageLimits) -> bytes:
     return encode_png(Image.fromarray(drawing))
 
 
-@router.post("/sketch", response_class=Response, dependencies=PROTECTED_WORK, responses=PNG_RESPONSE)
+@router.post("/sketch", response_class=Response, dependencies=PROTECTED_WORK,
+             responses={**PNG_RESPONSE, **error_responses(400, 401, 413, 415, 422, 429, 500)})
 async def sketch(limits: LimitsDep,
                  image: Annotated[UploadFile, File(description="A photo.")]) -> Response:
     """Returns a greyscale PNG: 255 paper, 0 ink; longest side at most 256 px."""

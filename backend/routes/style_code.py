@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from backend import pipeline
-from backend.routes.deps import PROTECTED_WORK, EngineDep, LimitsDep, note_model, read_upload
+from backend.routes.deps import MODEL_ROUTE_ERRORS, PROTECTED_WORK, EngineDep, LimitsDep, note_model, read_upload
 
 router = APIRouter(tags=["generate"])
 
@@ -20,17 +20,17 @@ class StyleCode(BaseModel):
     model_ms: float
 
 
-@router.post("/style-code", response_model=StyleCode, dependencies=PROTECTED_WORK)
+@router.post("/style-code", response_model=StyleCode, dependencies=PROTECTED_WORK, responses=MODEL_ROUTE_ERRORS)
 async def style_code(
     request: Request,
     engine: EngineDep,
     limits: LimitsDep,
     image: Annotated[UploadFile, File(description="An image whose style to encode.")],
-    model: Annotated[str | None, Form(description="A SPADE model id; default: the first SPADE model.")] = None,
+    model: Annotated[str | None, Form(description="A SPADE or hybrid model id; default: the default model.")] = None,
 ) -> StyleCode:
-    """The SPADE style encoder's mean code (mu) of the image."""
-    spade = pipeline.resolve_style_encoder(engine, model)
-    note_model(request, spade.id)
+    """The image's style code: SPADE's style encoder mean (mu), or the hybrid's colour statistics."""
+    styled_model = pipeline.resolve_style_encoder(engine, model)
+    note_model(request, styled_model.id)
     data = await read_upload(image, limits)
-    code, ms = await run_in_threadpool(pipeline.encode_style_image, engine, spade, data, limits)
-    return StyleCode(model=spade.id, code=[float(v) for v in code], model_ms=round(ms, 2))
+    code, ms = await run_in_threadpool(pipeline.encode_style_image, engine, styled_model, data, limits)
+    return StyleCode(model=styled_model.id, code=[float(v) for v in code], model_ms=round(ms, 2))

@@ -10,22 +10,24 @@ from fastapi.responses import Response
 
 from backend import pipeline
 from backend.pipeline import MAX_SEED, StyleChoice
-from backend.routes.deps import PNG_RESPONSE, PROTECTED_WORK, EngineDep, LimitsDep, note_model, read_upload
+from backend.routes.deps import (MODEL_ROUTE_ERRORS, PNG_RESPONSE, PROTECTED_WORK, EngineDep, LimitsDep, note_model,
+                                 read_upload)
 
 router = APIRouter(tags=["generate"])
 
 
-@router.post("/translate", response_class=Response, dependencies=PROTECTED_WORK, responses=PNG_RESPONSE)
+@router.post("/translate", response_class=Response, dependencies=PROTECTED_WORK,
+             responses={**PNG_RESPONSE, **MODEL_ROUTE_ERRORS})
 async def translate(
     request: Request,
     engine: EngineDep,
     limits: LimitsDep,
     image: Annotated[UploadFile, File(description="Label map (index PNG or label colours), sketch or photo.")],
     model: Annotated[str | None, Form(description="Model id; default: the first SPADE model.")] = None,
-    style: Annotated[UploadFile | None, File(description="An image whose style SPADE follows.")] = None,
+    style: Annotated[UploadFile | None, File(description="An image whose style SPADE or the hybrid follows.")] = None,
     style_id: Annotated[str | None, Form(description="A style preset id of the model.")] = None,
-    style_code: Annotated[str | None, Form(description="JSON list of z_dim numbers, e.g. from /style-code.")] = None,
-    seed: Annotated[int | None, Form(ge=0, le=MAX_SEED, description="Seed of a random style code.")] = None,
+    style_code: Annotated[str | None, Form(description="JSON list of style_dim numbers, as /style-code gives.")] = None,
+    seed: Annotated[int | None, Form(ge=0, le=MAX_SEED, description="Seeds a random style (hybrid: canvas).")] = None,
     filter: Annotated[str | None, Form(description="A CycleGAN model id applied to the result.")] = None,
 ) -> Response:
     """Generate a picture. Returns PNG at the input's aspect ratio; `X-Model-Ms` is the time inside the models."""

@@ -11,11 +11,12 @@ import {
   indicesToGrey, labelMapToIndices, renderPalette, rgbaToIndices, rgbaToSketch,
 } from "./palette.js";
 import { encodeGreyPng } from "./png.js";
+import { attachKeyboard } from "./keyboardcanvas.js";
 import { attachPointer } from "./pointer.js";
 import { paintSegment } from "./raster.js";
 import { Store } from "./storage.js";
 
-const PAINTABLE_KINDS = new Set(["spade", "pix2pix"]);
+const PAINTABLE_KINDS = new Set(["spade", "hybrid", "pix2pix"]);
 const TOOL_KEYS = { b: "brush", f: "fill", e: "eraser", i: "eyedropper" };
 const SKETCH_TOOLS = new Set(["brush", "eraser"]);
 const DEFAULT_BRUSH = { labels: 16, sketch: 2 };
@@ -130,15 +131,17 @@ const connection = new LiveConnection({
 
 // ---------- rendering ----------
 
+/** SPADE (a style code) and the hybrid (colour statistics) take styles; the server says how many numbers. */
 function hasStyles() {
-  return state.model?.kind === "spade" && state.model.z_dim > 0;
+  return state.model?.style_dim > 0;
 }
 
 function currentStyle() {
   const presets = state.model.style_presets ?? [];
   const saved = settings.styles[state.model.id];
   if (saved?.kind === "preset" && presets.some((p) => p.id === saved.id)) return saved;
-  if (saved?.kind === "seed" || (saved?.kind === "code" && saved.code?.length === state.model.z_dim)) return saved;
+  const codeFits = saved?.kind === "code" && saved.code?.length === state.model.style_dim;
+  if (saved?.kind === "seed" || codeFits) return saved;
   return presets.length ? { kind: "preset", id: presets[0].id } : { kind: "seed", seed: 0 };
 }
 
@@ -280,7 +283,7 @@ function brush(value) {
   return { size: brushSize(), tip: settings.tip, value };
 }
 
-attachPointer(canvasElement, {
+const canvasInput = {
   onStart(point) {
     if (!state.model) return;
     const tool = activeTool();
@@ -330,7 +333,25 @@ attachPointer(canvasElement, {
     cursor.style.left = `${point.x * scale}px`;
     cursor.style.top = `${point.y * scale}px`;
   },
-});
+};
+attachPointer(canvasElement, canvasInput);
+// The same tools from the keyboard: arrows move a cursor, Space held paints, Enter paints, fills or picks once.
+attachKeyboard(canvasElement, { ...canvasInput, step: () => brushSize() / 2, onCursor: showKeyboardCursor });
+
+/** The keyboard cursor: a marker on the pixel, the brush outline around it, and its place and label in words. */
+function showKeyboardCursor(point) {
+  const marker = el("key-cursor");
+  marker.hidden = !point || !state.model;
+  el("canvas-keys").hidden = marker.hidden;
+  canvasInput.onHover(marker.hidden ? null : point, { pointerType: "keyboard" });
+  if (marker.hidden) return;
+  const scale = canvasElement.getBoundingClientRect().width / surface.size;
+  marker.style.left = `${point.x * scale}px`;
+  marker.style.top = `${point.y * scale}px`;
+  const id = surface.at(point.x, point.y);
+  const label = state.labelSet.classes.find((c) => c.id === id)?.name ?? "no label";
+  el("canvas-position").textContent = `${Math.floor(point.x)}, ${Math.floor(point.y)}: ${label}`;
+}
 
 // ---------- tools ----------
 
@@ -473,9 +494,17 @@ function segmenterFor(labelSet) {
   return state.catalogue.models.find((m) => isUsable(m) && m.kind === "segmenter" && m.label_set?.name === labelSet.name);
 }
 
+/** The painting goes along to a model of the same label set and size, so two models can be compared. */
+function keepsPainting(model) {
+  const previous = state.model;
+  return Boolean(previous) && !state.isSketch && model.input_kind === "labels"
+    && previous.label_set?.name === model.label_set?.name && previous.size === model.size;
+}
+
 function selectModel(id) {
   const model = paintableModels().find((m) => m.id === id);
   if (!model) return;
+  const carried = keepsPainting(model) ? surface.indices.slice() : null;
   state.stroke = null;
   state.model = model;
   state.isSketch = model.input_kind === "sketch";
@@ -484,8 +513,8 @@ function selectModel(id) {
   saveSettings();
   el("model-select").value = model.id;
 
-  const saved = store.loadDrawing(model.id, model.size);
-  surface.reset(model.size, state.labelSet, eraseValue(), saved);
+  surface.reset(model.size, state.labelSet, eraseValue(), carried ?? store.loadDrawing(model.id, model.size));
+  if (carried) persistDrawing();
   history.clear();
   updateHistoryButtons();
 

@@ -5,7 +5,8 @@
 
 Every generator is one-hot (Equal against an arange) or the input image -> 1x1 Conv -> Tanh, so outputs are
 cheap, deterministic and depend on every input (SPADE adds a projection of its style code). The segmenter
-is a 1x1 Conv followed by ArgMax.
+is a 1x1 Conv followed by ArgMax. `write_tiny_hybrid` adds a hybrid model whose exemplar bank is built from
+the labelled fixture photos and whose refiner is a 1x1 Conv over the one-hot labels, canvas and filled mask.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from backend.cards import DataSource, LabelSet, ModelCard, StyleEncoder, StylePreset, Training, write_card
+from backend.cards import (DataSource, ExemplarBankFile, LabelSet, ModelCard, StyleEncoder, StylePreset, Training,
+                           write_card)
+from backend.hybrid import ExemplarBank
+from model_training.exemplar_bank import BankConfig, build_bank
 from model_training.labelsets import FACADES, LANDSCAPE, num_classes
 
 OPSET = 17
@@ -29,12 +33,15 @@ FACADES_ID = "pix2pix-facades-test"
 SKETCH_ID = "pix2pix-sketch-test"
 CYCLEGAN_ID = "cyclegan-test"
 SEGMENTER_ID = "segmenter-test"
+HYBRID_ID = "hybrid-test"
 PRESET_IDS = ("sunny", "misty")
+# Hybrid styles are colour statistics: mean R, G, B then std R, G, B, in [0, 1].
+HYBRID_PRESETS = {"golden": [0.8, 0.6, 0.3, 0.2, 0.15, 0.1], "grey": [0.45, 0.47, 0.5, 0.1, 0.1, 0.1]}
 # The Gaussian random styles are drawn from (the card's code_mean, code_scale): off-centre and not
 # isotropic, so a test can tell it from N(0, I).
 CODE_MEAN = [0.3 - 0.05 * i for i in range(Z_DIM)]
 CODE_SCALE = [[0.5 if i == j else (0.1 if i > j else 0.0) for j in range(Z_DIM)] for i in range(Z_DIM)]
-SIZES = {SPADE_ID: 64, FACADES_ID: 64, SKETCH_ID: 64, CYCLEGAN_ID: 48, SEGMENTER_ID: 64}
+SIZES = {SPADE_ID: 64, FACADES_ID: 64, SKETCH_ID: 64, CYCLEGAN_ID: 48, SEGMENTER_ID: 64, HYBRID_ID: 64}
 
 
 def _image_input(name: str, channels: int, element_type: int = TensorProto.FLOAT):
@@ -112,6 +119,16 @@ def image_generator(input_name: str, channels: int, seed: int) -> onnx.ModelProt
     return _model(nodes, [_image_input(input_name, channels)], [_image_input("image", 3)], inits)
 
 
+def hybrid_refiner(label_set: LabelSet, seed: int) -> onnx.ModelProto:
+    rng = np.random.default_rng(seed)
+    nodes, inits = _one_hot_nodes(label_set)
+    nodes.append(helper.make_node("Concat", ["one_hot", "canvas", "filled"], ["stacked"], axis=1))
+    conv, conv_inits = _conv(rng, "stacked", "painted", num_classes(label_set) + 4, 3, "conv")
+    nodes += [conv, helper.make_node("Tanh", ["painted"], ["image"])]
+    inputs = [_image_input("labels", 1, TensorProto.INT64), _image_input("canvas", 3), _image_input("filled", 1)]
+    return _model(nodes, inputs, [_image_input("image", 3)], inits + conv_inits)
+
+
 def segmenter(label_set: LabelSet, seed: int) -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
     conv, inits = _conv(rng, "image", "scores", 3, num_classes(label_set), "conv")
@@ -136,6 +153,14 @@ def _swatch(path: Path, colour: tuple[int, int, int], size: int = 16) -> None:
     Image.new("RGB", (size, size), colour).save(path)
 
 
+def _write_card(directory: Path, model_id: str, model: onnx.ModelProto, **fields) -> None:
+    sha, params = _save(model, directory / f"{model_id}.onnx")
+    write_card(ModelCard(id=model_id, title=model_id.replace("-", " "), description=f"Tiny test model {model_id}.",
+                         size=SIZES[model_id], onnx=f"{model_id}.onnx", onnx_sha256=sha, params=params, gmacs=0.0,
+                         training=_training(), metrics={"note": "untrained"}, **fields),
+               directory / f"{model_id}.json")
+
+
 def write_tiny_weights(directory: Path) -> None:
     """Write the five tiny models, their cards, two SPADE preset thumbnails and a sample sheet."""
     directory = Path(directory)
@@ -143,11 +168,7 @@ def write_tiny_weights(directory: Path) -> None:
     (directory / "thumbnails").mkdir(exist_ok=True)
 
     def card(model_id: str, model: onnx.ModelProto, **fields) -> None:
-        sha, params = _save(model, directory / f"{model_id}.onnx")
-        write_card(ModelCard(id=model_id, title=model_id.replace("-", " "), description=f"Tiny test model {model_id}.",
-                             size=SIZES[model_id], onnx=f"{model_id}.onnx", onnx_sha256=sha, params=params, gmacs=0.0,
-                             training=_training(), metrics={"note": "untrained"}, **fields),
-                   directory / f"{model_id}.json")
+        _write_card(directory, model_id, model, **fields)
 
     encoder_sha, _ = _save(style_encoder(seed=11), directory / f"{SPADE_ID}-style.onnx")
     presets = []
@@ -165,3 +186,24 @@ def write_tiny_weights(directory: Path) -> None:
     card(SKETCH_ID, image_generator("sketch", 1, seed=3), kind="pix2pix", input_kind="sketch")
     card(CYCLEGAN_ID, image_generator("photo", 3, seed=4), kind="cyclegan", input_kind="photo")
     card(SEGMENTER_ID, segmenter(LANDSCAPE, seed=5), kind="segmenter", input_kind="photo", label_set=LANDSCAPE)
+
+
+def write_tiny_hybrid(directory: Path, photo_roots: list[Path]) -> None:
+    """Add the tiny hybrid model to a weights folder: its bank of the roots' labelled training photos at
+    64 px, the refiner, and two presets (one with a thumbnail)."""
+    directory = Path(directory)
+    (directory / "thumbnails").mkdir(exist_ok=True)
+    bank_file = f"{HYBRID_ID}-bank.npz"
+    per_class = build_bank(photo_roots, directory / bank_file, num_classes(LANDSCAPE),
+                           BankConfig(max_side=SIZES[HYBRID_ID], min_segment_pixels=20))
+    names = LANDSCAPE.by_id()
+    bank = ExemplarBankFile(file=bank_file, sha256=hashlib.sha256((directory / bank_file).read_bytes()).hexdigest(),
+                            photos=ExemplarBank.load(directory / bank_file).num_photos,
+                            segments={names[cls].name: count for cls, count in per_class.items()})
+    thumbnail = f"thumbnails/{HYBRID_ID}-golden.jpg"
+    _swatch(directory / thumbnail, (204, 153, 76))
+    presets = [StylePreset(id=preset_id, name=preset_id.title(), thumbnail=thumbnail if preset_id == "golden"
+                           else f"thumbnails/{HYBRID_ID}-{preset_id}.jpg", code=code)
+               for preset_id, code in HYBRID_PRESETS.items()]
+    _write_card(directory, HYBRID_ID, hybrid_refiner(LANDSCAPE, seed=6), kind="hybrid", input_kind="labels",
+                label_set=LANDSCAPE, exemplar_bank=bank, style_presets=presets)

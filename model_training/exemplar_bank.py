@@ -1,0 +1,94 @@
+"""Build the hybrid renderer's exemplar bank: every sizeable connected segment of every class, cut from
+labelled photos (Stanford Background's own labels, and photos labelled by the segmenter).
+
+One `.npz` file (no pickles): the photos as JPEG and their label maps as PNG, both at most `max_side`
+pixels, each label map with a thin band at class boundaries set to NO_SEGMENT (mixed pixels there would
+paste a halo of the neighbouring class), and a table of segments with their class, box and mask shape.
+The server reads it with `backend.hybrid.ExemplarBank`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from backend.hybrid import NO_SEGMENT, colour_style, connected_regions, shape_descriptor
+from model_training.data.folders import LabelPhotoFolder
+from model_training.data.transforms import Geometry
+
+
+@dataclass(frozen=True)
+class BankConfig:
+    max_side: int = 256  # the painter's canvas size: segments keep the scale they will be pasted at
+    jpeg_quality: int = 85
+    min_segment_pixels: int = 150
+    boundary_band: int = 1  # pixels removed from each side of a class boundary
+
+
+def scaled_pair(image_path: Path, label_path: Path, max_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 photo [h, w, 3], uint8 labels [h, w]) with the longer side `max_side`."""
+    photo = Image.open(image_path).convert("RGB")
+    labels = Image.open(label_path)
+    scale = max_side / max(photo.size)
+    size = (round(photo.width * scale), round(photo.height * scale))
+    return (np.asarray(photo.resize(size, Image.Resampling.BICUBIC)),
+            np.asarray(labels.resize(size, Image.Resampling.NEAREST)))
+
+
+def segment_labels(labels: np.ndarray, num_classes: int, band: int) -> np.ndarray:
+    """Class ids inside each class's eroded mask, NO_SEGMENT elsewhere."""
+    out = np.full(labels.shape, NO_SEGMENT, np.uint8)
+    for cls in range(num_classes):
+        mask = labels == cls
+        if band > 0 and mask.any():
+            mask = ndimage.binary_erosion(mask, iterations=band, border_value=1)
+        out[mask] = cls
+    return out
+
+
+def _encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def build_bank(roots: list[str | Path], out: Path, num_classes: int, config: BankConfig = BankConfig(),
+               limit: int | None = None) -> dict[int, int]:
+    """Write the bank of the roots' training photos to `out`; returns segments per class."""
+    items = LabelPhotoFolder([str(r) for r in roots], "train", Geometry(config.max_side, config.max_side, False)).items
+    items = items[:limit]
+    photos, label_maps, sizes, styles, names = [], [], [], [], []
+    seg_photo, seg_class, seg_box, seg_shape = [], [], [], []
+    for image_path, label_path in items:
+        photo, labels = scaled_pair(image_path, label_path, config.max_side)
+        segments = segment_labels(labels, num_classes, config.boundary_band)
+        index = len(photos)
+        for region in connected_regions(segments, num_classes, config.min_segment_pixels):
+            seg_photo.append(index)
+            seg_class.append(region.cls)
+            seg_box.append(region.box)
+            seg_shape.append(np.round(shape_descriptor(region.mask) * 255).astype(np.uint8))
+        photos.append(_encode(Image.fromarray(photo), "JPEG", quality=config.jpeg_quality))
+        label_maps.append(_encode(Image.fromarray(segments, "L"), "PNG", optimize=True))
+        sizes.append(photo.shape[:2])
+        styles.append(colour_style(photo))
+        names.append(f"{image_path.parent.parent.name}/{image_path.name}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out,
+             photo_jpeg=np.frombuffer(b"".join(photos), np.uint8),
+             photo_offsets=np.cumsum([0] + [len(p) for p in photos]).astype(np.int64),
+             labels_png=np.frombuffer(b"".join(label_maps), np.uint8),
+             labels_offsets=np.cumsum([0] + [len(p) for p in label_maps]).astype(np.int64),
+             photo_size=np.array(sizes, np.int32).reshape(-1, 2),
+             photo_style=np.array(styles, np.float32).reshape(-1, 6),
+             photo_names=np.array(names),
+             seg_photo=np.array(seg_photo, np.int32),
+             seg_class=np.array(seg_class, np.uint8),
+             seg_box=np.array(seg_box, np.int32).reshape(-1, 4),
+             seg_shape=np.array(seg_shape, np.uint8).reshape(len(seg_photo), -1))
+    return {cls: seg_class.count(cls) for cls in range(num_classes)}

@@ -1,0 +1,141 @@
+"""The hybrid renderer's training side on fixtures: bank, composition, refiner training and export."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from backend.cards import load_card
+from backend.hybrid import (MIN_REGION_PIXELS, Augmentation, ExemplarBank, _ranked_segments, colour_style, compose,
+                            connected_regions)
+from model_training.config import HybridModelConfig
+from model_training.exemplar_bank import BankConfig, build_bank, scaled_pair
+from model_training.data.folders import LabelPhotoFolder
+from model_training.data.transforms import Geometry
+from model_training.labelsets import LANDSCAPE, num_classes
+from model_training.models.sims import RefinementNetwork
+from tests.helpers.tiny_runs import TERMS, _landscape
+from tests.helpers.training import tiny_config
+
+CLASSES = num_classes(LANDSCAPE)
+
+
+@pytest.fixture(scope="module")
+def bank_path(fixture_data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("bank") / "bank.npz"
+    build_bank([fixture_data / "landscape"], path, CLASSES, BankConfig(max_side=64, min_segment_pixels=20))
+    return path
+
+
+def training_pairs(fixture_data):
+    return [scaled_pair(*item, 64) for item in
+            LabelPhotoFolder([str(fixture_data / "landscape")], "train", Geometry(64, 64, False)).items]
+
+
+def style_distances(bank: ExemplarBank, style: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(bank.photo_styles - style, axis=1)
+
+
+def test_bank_holds_each_training_photo_and_its_segments(fixture_data, bank_path):
+    bank = ExemplarBank.load(bank_path)
+    pairs = training_pairs(fixture_data)
+    assert bank.num_photos == len(pairs)
+    assert set(bank.segments_per_class()) >= {0, 3, 6}  # sky, grass and mountain are in every fixture
+    for segment in range(0, len(bank.seg_class), 7):
+        photo, labels = bank.photo(int(bank.seg_photo[segment]))
+        y0, x0, y1, x1 = bank.seg_box[segment]
+        assert (labels[y0:y1, x0:x1] == bank.seg_class[segment]).sum() >= 20
+    photo, _ = bank.photo(0)
+    assert photo.shape == pairs[0][0].shape
+    assert np.abs(photo.astype(int) - pairs[0][0]).mean() < 6  # JPEG, not another picture
+    assert np.allclose(bank.photo_style(0), colour_style(pairs[0][0]), atol=0.02)
+
+
+def test_a_corrupt_bank_is_refused_with_a_reason(tmp_path, bank_path):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(bank_path.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="exemplar bank"):
+        ExemplarBank.load(broken)
+
+
+def test_compose_is_deterministic_per_seed_and_covers_every_painted_pixel(fixture_data, bank_path):
+    bank = ExemplarBank.load(bank_path)
+    _, labels = training_pairs(fixture_data)[0]
+    style = bank.random_style(3)
+    first, again = compose(bank, labels, style, 3, CLASSES), compose(bank, labels, style, 3, CLASSES)
+    assert np.array_equal(first.rgb, again.rgb) and np.array_equal(first.filled, again.filled)
+    others = [compose(bank, labels, bank.random_style(seed), seed, CLASSES).rgb for seed in range(4, 10)]
+    assert any(not np.array_equal(first.rgb, other) for other in others)
+
+    painted = labels < CLASSES
+    assert first.filled[painted].mean() > 0.9  # real bank pixels, not the nearest-pixel fill
+    assert not first.filled[~painted].any()  # the ignore label is never pasted
+    assert first.rgb.shape == (*labels.shape, 3) and first.rgb.dtype == np.uint8
+
+
+def test_retrieval_never_offers_the_photo_being_rebuilt(fixture_data, bank_path):
+    bank = ExemplarBank.load(bank_path)
+    _, labels = training_pairs(fixture_data)[1]
+    offered = [_ranked_segments(bank, region, labels.shape, style_distances(bank, bank.photo_style(1)), exclude_photo=1)
+               for region in connected_regions(labels, CLASSES, MIN_REGION_PIXELS)]
+    assert sum(ranked.size for ranked in offered) > 0
+    assert not any((bank.seg_photo[ranked] == 1).any() for ranked in offered)
+    canvas = compose(bank, labels, bank.photo_style(1), 0, CLASSES, exclude_photo=1, augment=Augmentation())
+    assert canvas.filled.any()
+
+
+def test_style_pulls_retrieval_towards_photos_of_its_colours(fixture_data, bank_path):
+    """A photo's segments rank higher when the style is that photo's colours than when it is far from them."""
+    bank = ExemplarBank.load(bank_path)
+    _, labels = training_pairs(fixture_data)[0]
+    moved = 0
+    for target in range(bank.num_photos):
+        near = bank.photo_style(target)
+        far = np.concatenate([1 - near[:3], near[3:]])
+        for region in connected_regions(labels, CLASSES, MIN_REGION_PIXELS):
+            ranks = []
+            for style in (near, far):
+                ranked = _ranked_segments(bank, region, labels.shape, style_distances(bank, style), None)
+                ranks.append(np.flatnonzero(bank.seg_photo[ranked] == target)[:1])
+            if ranks[0].size:
+                assert ranks[0][0] <= ranks[1][0]
+                moved += int(ranks[0][0] < ranks[1][0])
+    assert moved > 0
+
+
+def test_the_untrained_refiner_returns_the_canvas():
+    network = RefinementNetwork(CLASSES, HybridModelConfig(widths=[4, 8, 8], res_blocks=1)).eval()
+    canvas = torch.rand(2, 3, 32, 48) * 2 - 1
+    with torch.no_grad():
+        out = network(canvas, torch.ones(2, 1, 32, 48), torch.zeros(2, CLASSES, 32, 48))
+    assert torch.equal(out, canvas)
+
+
+def test_hybrid_trains_and_exports_with_its_bank(fixture_data, bank_path, tmp_path):
+    from model_training import train_hybrid
+    from model_training.export import export
+
+    presets = [{"id": "first", "name": "First", "photo": str(fixture_data / "photos/photo00.jpg")}]
+    config = tiny_config(
+        "hybrid", tmp_path / "run", _landscape(fixture_data) | {"load_size": 64},
+        {"bank": str(bank_path), "canvases_per_photo": 2, "widths": [4, 8, 8], "res_blocks": 1, "ndf": 8,
+         "num_d": 2, "d_layers": 2},
+        {"id": "hybrid-tiny", "title": "tiny hybrid", "description": "test", "input_kind": "labels", "size": 64,
+         "data": TERMS, "presets": presets}, sample_every=2)
+    train_hybrid.train(config)
+    assert len(list((tmp_path / "run" / "canvases").glob("*.npz"))) == ExemplarBank.load(bank_path).num_photos
+    assert (tmp_path / "run" / "samples" / "000002.png").exists()
+
+    weights = tmp_path / "weights"
+    card = load_card(export(tmp_path / "run", weights))  # export itself checks onnxruntime against torch
+    assert card.kind == "hybrid" and card.exemplar_bank.photos == ExemplarBank.load(bank_path).num_photos
+    assert (weights / card.exemplar_bank.file).read_bytes() == bank_path.read_bytes()
+    assert card.style_presets[0].code == pytest.approx(
+        [round(float(v), 5) for v in card.style_presets[0].code]) and len(card.style_presets[0].code) == 6
+    session = ort.InferenceSession(str(weights / card.onnx), providers=["CPUExecutionProvider"])
+    image = session.run(["image"], {"labels": np.zeros((1, 1, 64, 96), np.int64),
+                                    "canvas": np.zeros((1, 3, 64, 96), np.float32),
+                                    "filled": np.ones((1, 1, 64, 96), np.float32)})[0]
+    assert image.shape == (1, 3, 64, 96) and np.isfinite(image).all()
