@@ -52,7 +52,8 @@ def _build_bank(args: argparse.Namespace) -> None:
     config = load_config(args.config, args.overrides)
     if config.family != "hybrid":
         raise SystemExit(f"{args.config} is a {config.family} config, not hybrid")
-    counts = build_bank(config.data.roots, Path(config.model.bank), num_classes(label_set_of(config)),
+    counts = build_bank([*config.data.roots, *config.model.bank_roots], Path(config.model.bank),
+                        num_classes(label_set_of(config)),
                         limit=args.limit)
     names = [c.name for c in label_set_of(config).classes]
     print(f"{config.model.bank}: " + ", ".join(f"{names[c]} {n}" for c, n in counts.items()))

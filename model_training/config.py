@@ -116,7 +116,10 @@ class SegmenterModelConfig:
 class HybridModelConfig:
     """The hybrid renderer (SIMS): an exemplar bank built from the data roots, and a refining U-Net."""
 
-    bank: str = "runs/hybrid-bank.npz"  # built by `python -m model_training build-bank` from data.roots
+    bank: str = "runs/hybrid-bank.npz"  # built by `python -m model_training build-bank`
+    # Labelled roots whose photos join the bank after the training photos of data.roots (the pseudo-labelled
+    # landscape photos): their segments are pasted, but the refiner never trains on their photos.
+    bank_roots: list[str] = field(default_factory=list)
     canvases_per_photo: int = 6  # precomputed training canvases per photo (each from other photos' segments)
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96, 128])
     res_blocks: int = 2

@@ -40,6 +40,11 @@ def scaled_pair(image_path: Path, label_path: Path, max_side: int) -> tuple[np.n
             np.asarray(labels.resize(size, Image.Resampling.NEAREST)))
 
 
+def bank_photo_name(image_path: Path) -> str:
+    """How the bank names a photo: its dataset root's folder and its file name."""
+    return f"{image_path.parent.parent.name}/{image_path.name}"
+
+
 def segment_labels(labels: np.ndarray, num_classes: int, band: int) -> np.ndarray:
     """Class ids inside each class's eroded mask, NO_SEGMENT elsewhere."""
     out = np.full(labels.shape, NO_SEGMENT, np.uint8)
@@ -77,7 +82,7 @@ def build_bank(roots: list[str | Path], out: Path, num_classes: int, config: Ban
         label_maps.append(_encode(Image.fromarray(segments, "L"), "PNG", optimize=True))
         sizes.append(photo.shape[:2])
         styles.append(colour_style(photo))
-        names.append(f"{image_path.parent.parent.name}/{image_path.name}")
+        names.append(bank_photo_name(image_path))
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out,
              photo_jpeg=np.frombuffer(b"".join(photos), np.uint8),

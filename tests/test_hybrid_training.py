@@ -139,3 +139,18 @@ def test_hybrid_trains_and_exports_with_its_bank(fixture_data, bank_path, tmp_pa
                                     "canvas": np.zeros((1, 3, 64, 96), np.float32),
                                     "filled": np.ones((1, 1, 64, 96), np.float32)})[0]
     assert image.shape == (1, 3, 64, 96) and np.isfinite(image).all()
+
+
+def test_training_canvases_need_a_bank_that_starts_with_the_training_photos(fixture_data, tmp_path):
+    from model_training.data.canvases import ExemplarCanvases
+
+    roots = [str(fixture_data / "landscape")]
+    short = tmp_path / "short.npz"
+    build_bank(roots, short, CLASSES, BankConfig(max_side=64, min_segment_pixels=20), limit=2)
+    with pytest.raises(ValueError, match="does not start with the training photos"):
+        ExemplarCanvases(roots, short, tmp_path / "canvases", 1, 32, CLASSES, 64)
+    # Extra roots after the training photos (model.bank_roots) are fine: their segments are only pasted.
+    longer = tmp_path / "longer.npz"
+    build_bank(roots * 2, longer, CLASSES, BankConfig(max_side=64, min_segment_pixels=20))
+    canvases = ExemplarCanvases(roots, longer, tmp_path / "canvases", 1, 32, CLASSES, 64)
+    assert len(canvases) == len(training_pairs(fixture_data))

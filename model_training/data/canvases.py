@@ -19,7 +19,7 @@ from tqdm import tqdm
 from backend.hybrid import Augmentation, ExemplarBank, colour_style, compose
 from model_training.data.folders import LabelPhotoFolder, _unpack
 from model_training.data.transforms import Geometry
-from model_training.exemplar_bank import scaled_pair
+from model_training.exemplar_bank import bank_photo_name, scaled_pair
 
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -44,9 +44,11 @@ class ExemplarCanvases(Dataset):
         missing = [i for i in range(len(self.items)) if not self._path(i).exists()]
         if missing:
             bank = ExemplarBank.load(bank_path)
-            if bank.num_photos != len(self.items):
-                raise ValueError(f"{bank_path} has {bank.num_photos} photos, the data roots {len(self.items)}: "
-                                 "build the bank from the same roots")
+            # Training photo i must be bank photo i, so that its own segments can be left out.
+            names = [bank_photo_name(image) for image, _ in self.items]
+            if list(bank.arrays["photo_names"][:len(names)]) != names:
+                raise ValueError(f"{bank_path} does not start with the training photos of {roots}: "
+                                 "build the bank from data.roots (then model.bank_roots)")
         for index in tqdm(missing, desc="composing training canvases", disable=not missing):
             photo, labels = scaled_pair(*self.items[index], max_side)
             style = colour_style(photo)  # as if the painter were given this photo as its style

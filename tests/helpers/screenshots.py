@@ -2,7 +2,7 @@
 
 Starts the server on DIR, paints a landscape through the UI (the way a person would: brush, fill, palette),
 waits for the picture, and saves `painter-desktop.png` (1400×900) and `painter-phone.png` (390×844
-viewport, whole page).
+viewport, whole page); when a hybrid model is served, the same painting switched to it as `painter-hybrid.png`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,12 @@ def take_screenshots(base_url: str, out: Path) -> None:
         paint_landscape(page)
         wait_for_settled_output(page)
         page.screenshot(path=str(out / "painter-desktop.png"))
-        drawing = desktop.storage_state()  # the phone opens the same drawing (it lives in localStorage)
+        drawing = desktop.storage_state()
+        hybrid = page.locator("#model-select option[value^='hybrid']")
+        if hybrid.count():  # switching models of one label set keeps the painting
+            page.select_option("#model-select", hybrid.first.get_attribute("value"))
+            wait_for_settled_output(page)
+            page.screenshot(path=str(out / "painter-hybrid.png"))  # the phone opens the same drawing (it lives in localStorage)
         desktop.close()
 
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, storage_state=drawing)
