@@ -174,7 +174,7 @@ def connected_regions(labels: np.ndarray, num_classes: int, min_pixels: int) -> 
     return regions
 
 
-def _ranked_segments(bank: ExemplarBank, region: Region, frame: tuple[int, int], photo_distance: np.ndarray,
+def ranked_segments(bank: ExemplarBank, region: Region, frame: tuple[int, int], photo_distance: np.ndarray,
                      exclude_photo: int | None) -> np.ndarray:
     """The bank's segments of the region's class, best first by the retrieval score.
 
@@ -228,7 +228,7 @@ def compose(bank: ExemplarBank, labels: np.ndarray, style: np.ndarray, seed: int
     rgb = np.zeros((height, width, 3), np.uint8)
     filled = np.zeros((height, width), bool)
     for region in connected_regions(labels, num_classes, MIN_REGION_PIXELS):
-        ranked = _ranked_segments(bank, region, (height, width), photo_distance, exclude_photo)
+        ranked = ranked_segments(bank, region, (height, width), photo_distance, exclude_photo)
         if ranked.size == 0:
             continue
         # The seed picks the first segment among the best few; the next best patch what it leaves.

@@ -34,3 +34,16 @@ def hybrid_weights(tiny_weights: Path, fixture_data: Path, tmp_path_factory: pyt
     shutil.copytree(tiny_weights, directory)
     write_tiny_hybrid(directory, [fixture_data / "landscape"])
     return directory
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, one per browser test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

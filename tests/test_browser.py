@@ -13,12 +13,12 @@ import pytest
 from PIL import Image
 
 from tests.helpers.browser import (
-    canvas_colours, launch_chromium, mouse_stroke, output_digest, running_server, to_client,
+    canvas_colours, mouse_stroke, output_digest, running_server, to_client,
     wait_for_output_change, wait_for_settled_output, wait_ready,
 )
 from tests.helpers.tiny_models import HYBRID_ID, HYBRID_PRESETS, PRESET_IDS, SKETCH_ID, SPADE_ID
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -43,14 +43,6 @@ def catalogue(server: str) -> dict:
 @pytest.fixture(scope="module")
 def landscape(catalogue: dict) -> dict:
     return next(m for m in catalogue["models"] if m["id"] == SPADE_ID)["label_set"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.browser import (
-    REPO_ROOT, canvas_colours, launch_chromium, running_server, wait_for_output_change, wait_for_settled_output,
+    REPO_ROOT, canvas_colours, running_server, wait_for_output_change, wait_for_settled_output,
     wait_ready,
 )
 from tests.helpers.tiny_models import SKETCH_ID
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 pytestmark = [
     pytest.mark.browser,
@@ -37,14 +37,6 @@ def server(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("a11y-server") / "server.log"
     with running_server(tiny_weights, log) as base_url:
         yield base_url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def open_painter(browser, server: str, device: str):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from backend.cards import load_card
-from backend.hybrid import (MIN_REGION_PIXELS, Augmentation, ExemplarBank, _ranked_segments, colour_style, compose,
+from backend.hybrid import (MIN_REGION_PIXELS, Augmentation, ExemplarBank, ranked_segments, colour_style, compose,
                             connected_regions)
 from model_training.config import HybridModelConfig
 from model_training.exemplar_bank import BankConfig, build_bank, scaled_pair
@@ -16,8 +16,7 @@ from model_training.data.folders import LabelPhotoFolder
 from model_training.data.transforms import Geometry
 from model_training.labelsets import LANDSCAPE, num_classes
 from model_training.models.sims import RefinementNetwork
-from tests.helpers.tiny_runs import TERMS, _landscape
-from tests.helpers.training import tiny_config
+from tests.helpers.tiny_runs import hybrid_config
 
 CLASSES = num_classes(LANDSCAPE)
 
@@ -78,7 +77,7 @@ def test_compose_is_deterministic_per_seed_and_covers_every_painted_pixel(fixtur
 def test_retrieval_never_offers_the_photo_being_rebuilt(fixture_data, bank_path):
     bank = ExemplarBank.load(bank_path)
     _, labels = training_pairs(fixture_data)[1]
-    offered = [_ranked_segments(bank, region, labels.shape, style_distances(bank, bank.photo_style(1)), exclude_photo=1)
+    offered = [ranked_segments(bank, region, labels.shape, style_distances(bank, bank.photo_style(1)), exclude_photo=1)
                for region in connected_regions(labels, CLASSES, MIN_REGION_PIXELS)]
     assert sum(ranked.size for ranked in offered) > 0
     assert not any((bank.seg_photo[ranked] == 1).any() for ranked in offered)
@@ -97,7 +96,7 @@ def test_style_pulls_retrieval_towards_photos_of_its_colours(fixture_data, bank_
         for region in connected_regions(labels, CLASSES, MIN_REGION_PIXELS):
             ranks = []
             for style in (near, far):
-                ranked = _ranked_segments(bank, region, labels.shape, style_distances(bank, style), None)
+                ranked = ranked_segments(bank, region, labels.shape, style_distances(bank, style), None)
                 ranks.append(np.flatnonzero(bank.seg_photo[ranked] == target)[:1])
             if ranks[0].size:
                 assert ranks[0][0] <= ranks[1][0]
@@ -117,14 +116,7 @@ def test_hybrid_trains_and_exports_with_its_bank(fixture_data, bank_path, tmp_pa
     from model_training import train_hybrid
     from model_training.export import export
 
-    presets = [{"id": "first", "name": "First", "photo": str(fixture_data / "photos/photo00.jpg")}]
-    config = tiny_config(
-        "hybrid", tmp_path / "run", _landscape(fixture_data) | {"load_size": 64},
-        {"bank": str(bank_path), "canvases_per_photo": 2, "widths": [4, 8, 8], "res_blocks": 1, "ndf": 8,
-         "num_d": 2, "d_layers": 2},
-        {"id": "hybrid-tiny", "title": "tiny hybrid", "description": "test", "input_kind": "labels", "size": 64,
-         "data": TERMS, "presets": presets}, sample_every=2)
-    train_hybrid.train(config)
+    train_hybrid.train(hybrid_config(fixture_data, tmp_path / "run", bank_path))
     assert len(list((tmp_path / "run" / "canvases").glob("*.npz"))) == ExemplarBank.load(bank_path).num_photos
     assert (tmp_path / "run" / "samples" / "000002.png").exists()
 
@@ -154,3 +146,16 @@ def test_training_canvases_need_a_bank_that_starts_with_the_training_photos(fixt
     build_bank(roots * 2, longer, CLASSES, BankConfig(max_side=64, min_segment_pixels=20))
     canvases = ExemplarCanvases(roots, longer, tmp_path / "canvases", 1, 32, CLASSES, 64)
     assert len(canvases) == len(training_pairs(fixture_data))
+
+
+def test_build_bank_command_builds_the_configs_bank_from_its_roots(fixture_data, tmp_path, capsys):
+    from model_training.__main__ import main
+    from tests.helpers.tiny_runs import write_toml
+
+    bank = tmp_path / "bank.npz"
+    config = write_toml(hybrid_config(fixture_data, tmp_path / "run", bank), tmp_path / "hybrid.toml")
+    root = str(fixture_data / "landscape")
+    main(["build-bank", "--config", str(config), f'model.bank_roots=["{root}"]'])
+    assert f"{bank}: sky" in capsys.readouterr().out
+    # data.roots, then bank_roots: the fixture photos twice over.
+    assert ExemplarBank.load(bank).num_photos == 2 * len(training_pairs(fixture_data))

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from backend.hybrid import Augmentation, ExemplarBank, colour_style, compose
-from model_training.data.folders import LabelPhotoFolder, _unpack
+from model_training.data.folders import LabelPhotoFolder, unpack_key
 from model_training.data.transforms import Geometry
 from model_training.exemplar_bank import bank_photo_name, scaled_pair
 
@@ -70,7 +70,7 @@ class ExemplarCanvases(Dataset):
         return len(self.usable)
 
     def __getitem__(self, key) -> dict:
-        index, rng = _unpack(key, True)
+        index, rng = unpack_key(key, True)
         with np.load(self._path(self.usable[index])) as data:
             variant = rng.randrange(len(data["canvas"]))
             photo, labels = data["photo"], data["labels"]

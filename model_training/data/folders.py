@@ -24,7 +24,7 @@ def list_photos(folder: Path) -> list[Path]:
     return paths
 
 
-def _unpack(key: int | tuple[int, int], train: bool) -> tuple[int, random.Random]:
+def unpack_key(key: int | tuple[int, int], train: bool) -> tuple[int, random.Random]:
     """A key is an index, or (index, augmentation seed) from the resumable batch order. Validation samples
     are a pure function of the index; training samples with a bare index are random."""
     if isinstance(key, tuple):
@@ -70,7 +70,7 @@ class LabelPhotoFolder(Dataset):
         return counts
 
     def __getitem__(self, key) -> dict:
-        index, rng = _unpack(key, self.geometry.train)
+        index, rng = unpack_key(key, self.geometry.train)
         image_path, label_path = self.items[index]
         photo = Image.open(image_path).convert("RGB")
         labels = Image.open(label_path)
@@ -112,7 +112,7 @@ class FacadePairs(Dataset):
         return self._labels[index]
 
     def __getitem__(self, key) -> dict:
-        index, rng = _unpack(key, self.geometry.train)
+        index, rng = unpack_key(key, self.geometry.train)
         pair = Image.open(self.paths[index]).convert("RGB")
         photo = pair.crop((0, 0, pair.width // 2, pair.height))
         labels = self._label_map(index, pair)
@@ -141,7 +141,7 @@ class PhotoFolder(Dataset):
         return self.geometry.apply(photo, plan, Image.Resampling.BICUBIC)
 
     def __getitem__(self, key) -> dict:
-        index, rng = _unpack(key, self.geometry.train)
+        index, rng = unpack_key(key, self.geometry.train)
         return {"image": photo_tensor(self.load(index, rng)), "name": self.paths[index].stem}
 
 
@@ -151,7 +151,7 @@ class SketchPhotoFolder(PhotoFolder):
     def __getitem__(self, key) -> dict:
         from backend.sketch import extract_sketch
 
-        index, rng = _unpack(key, self.geometry.train)
+        index, rng = unpack_key(key, self.geometry.train)
         photo = self.load(index, rng)
         sketch = Image.fromarray(extract_sketch(np.asarray(photo)), "L")
         return {"image": photo_tensor(photo), "sketch": photo_tensor(sketch), "name": self.paths[index].stem}
@@ -179,7 +179,7 @@ class UnpairedFolders(Dataset):
 
     def __getitem__(self, key) -> dict:
         # Training pairs A with a random B so no fixed pairing is learned; validation is deterministic.
-        index, rng = _unpack(key, self.train)
+        index, rng = unpack_key(key, self.train)
         b_index = rng.randrange(len(self.b)) if self.train else index % len(self.b)
         return {"A": photo_tensor(self.a.load(index % len(self.a), rng)),
                 "B": photo_tensor(self.b.load(b_index, rng))}

@@ -1,4 +1,4 @@
-"""Tiny SPADE and segmenter configs on the synthetic fixtures, for training, export and CLI tests."""
+"""Tiny SPADE, hybrid and segmenter configs on the synthetic fixtures, for training, export and CLI tests."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ def spade_config(fixtures: Path, out_dir: Path, **model) -> TrainConfig:
         {"ngf": 4, "nhidden": 8, "z_dim": 8, "num_up": 3, "separable": True, "encoder_ndf": 4, "encoder_layers": 3,
          "ndf": 8, "num_d": 2, "d_layers": 2, "lambda_l1": 10.0} | model,
         {"id": "spade-tiny", "title": "tiny SPADE", "description": "test", "input_kind": "labels", "size": 64,
+         "data": TERMS, "presets": presets},
+        sample_every=2)
+
+
+def hybrid_config(fixtures: Path, out_dir: Path, bank: Path) -> TrainConfig:
+    """The bank (built from the fixture landscapes at 64 px) must come first: build-bank or build_bank."""
+    presets = [{"id": "first", "name": "First", "photo": str(fixtures / "photos/photo00.jpg")}]
+    return tiny_config(
+        "hybrid", out_dir, _landscape(fixtures) | {"load_size": 64},
+        {"bank": str(bank), "canvases_per_photo": 2, "widths": [4, 8, 8], "res_blocks": 1, "ndf": 8, "num_d": 2,
+         "d_layers": 2},
+        {"id": "hybrid-tiny", "title": "tiny hybrid", "description": "test", "input_kind": "labels", "size": 64,
          "data": TERMS, "presets": presets},
         sample_every=2)
 
