@@ -25,7 +25,7 @@ from websockets.sync.client import connect
 from backend.app import create_app
 from backend.engine import InferenceEngine, LoadedModel, hybrid_feeds
 from backend.imaging import encode_png
-from backend.interface import signature_for, warmup_feeds
+from backend.interface import class_bands, signature_for, warmup_feeds
 from backend.local_server import serve_in_background
 from backend.pipeline import StyleChoice, resolve_style
 from backend.settings import Settings
@@ -52,8 +52,7 @@ def model_latency(engine: InferenceEngine, model: LoadedModel, runs: int) -> dic
 
 def sample_labels(model: LoadedModel) -> np.ndarray:
     """uint8 [SIZE, SIZE]: horizontal bands of the model's first four classes."""
-    ids = np.array([c.id for c in model.card.label_set.classes][:4], np.uint8)
-    return np.repeat(ids[np.arange(SIZE) * len(ids) // SIZE][:, None], SIZE, 1)
+    return class_bands(model.card, SIZE, classes=4)
 
 
 def sample_input(model: LoadedModel) -> bytes:

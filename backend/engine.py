@@ -22,8 +22,8 @@ import onnxruntime as ort
 from backend.cards import ModelCard, StylePreset, load_card
 from backend.errors import ApiError
 from backend.hybrid import STYLE_DIM, ExemplarBank, compose, refiner_feeds
-from backend.interface import (STYLE_ENCODER_SIGNATURE, input_names, signature_for, signature_mismatch,
-                               warmup_feeds)
+from backend.interface import (STYLE_ENCODER_SIGNATURE, class_bands, input_names, signature_for,
+                               signature_mismatch, warmup_feeds)
 
 log = logging.getLogger("backend.engine")
 
@@ -171,12 +171,6 @@ def hybrid_feeds(card: ModelCard, bank: ExemplarBank, labels: np.ndarray, style:
     return refiner_feeds(labels, canvas)
 
 
-def _class_bands(card: ModelCard) -> np.ndarray:
-    """uint8 [S, S]: horizontal bands of every class, a painting that makes the hybrid retrieve each one."""
-    ids = np.array([c.id for c in card.label_set.classes], np.uint8)
-    return np.repeat(ids[np.arange(card.size) * len(ids) // card.size][:, None], card.size, 1)
-
-
 def _load_bank(card: ModelCard, weights_dir: Path) -> ExemplarBank:
     spec = card.exemplar_bank
     path = _checked_file(weights_dir, spec.file, spec.sha256, "exemplar bank")
@@ -206,7 +200,7 @@ def load_model(card: ModelCard, weights_dir: Path, options: ort.SessionOptions) 
     z_dim = card.style_encoder.z_dim if card.style_encoder is not None else None
     feed_names = input_names(session, signature)
     if bank is not None:  # the hybrid's latency is a painting's: compose, then refine
-        labels, style = _class_bands(card), bank.random_style(0)
+        labels, style = class_bands(card), bank.random_style(0)  # every class: each one is retrieved
         render = lambda: session.run(None, hybrid_feeds(card, bank, labels, style, seed=0))
     else:
         feeds = _renamed(warmup_feeds(card, signature, z_dim), feed_names)

@@ -61,6 +61,14 @@ def signature_mismatch(session, signature: GraphSignature) -> str | None:
     return None
 
 
+def class_bands(card: ModelCard, size: int | None = None, classes: int | None = None) -> np.ndarray:
+    """uint8 [size, size] (the card's size unless given): horizontal bands of the label set's first `classes`
+    classes (all by default), a painting for warm-ups and benchmarks that uses each of them."""
+    size = size or card.size
+    ids = np.array([c.id for c in card.label_set.classes][:classes], np.uint8)
+    return np.repeat(ids[np.arange(size) * len(ids) // size][:, None], size, 1)
+
+
 def warmup_feeds(card: ModelCard, signature: GraphSignature, z_dim: int | None,
                  size: int | None = None) -> dict[str, np.ndarray]:
     """Inputs of the right shapes and types (at the card's size unless given), for warm-up and benchmarks."""
