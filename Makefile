@@ -8,9 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WEIGHTS ?= weights
 
-.PHONY: run test benchmark train-deps browser apt-install clean
+.PHONY: run test benchmark train-deps browser node-tools apt-install clean
 
-run: $(VENV)/.server-deps
+run: $(VENV)/.server-deps node_modules/.installed
 	$(PY) -m backend --host $(HOST) --port $(PORT) --weights $(WEIGHTS)
 
 test: $(VENV)/.test-deps browser node_modules/.installed
@@ -39,16 +39,19 @@ $(VENV)/.test-deps: pyproject.toml constraints/cpu.txt | $(PY)
 
 train-deps: $(VENV)/.test-deps
 
-# npm packages the tests use (axe-core for the accessibility audit), exactly as package-lock.json pins them.
-node_modules/.installed: package.json package-lock.json | browser
+# npm packages, exactly as package-lock.json pins them: onnxruntime-web (the page's in-browser runtime) and
+# axe-core (the tests' accessibility audit). Needs only node and npm, so `make run` needs no chromium.
+node_modules/.installed: package.json package-lock.json | node-tools
 	npm ci --no-audit --no-fund
 	touch $@
 
 # Browser tests drive Debian's chromium through Playwright (Playwright's own browser download is not used).
-browser:
+browser: node-tools
+	@test -x /usr/bin/chromium || $(MAKE) --no-print-directory apt-install PKGS=chromium
+
+node-tools:
 	@command -v node >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-install PKGS=nodejs
 	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-install PKGS=npm
-	@test -x /usr/bin/chromium || $(MAKE) --no-print-directory apt-install PKGS=chromium
 
 apt-install:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -15,12 +15,14 @@ from PIL import Image
 
 from backend.access import AccessLogMiddleware
 from backend.body_limit import BodyLimitMiddleware
+from backend.device import build_bundle
 from backend.engine import InferenceEngine
 from backend.errors import install_error_handlers
+from backend.isolation import CrossOriginIsolationMiddleware
 from backend.logs import configure_logging
 from backend.metrics import Metrics
 from backend.openapi import install_openapi
-from backend.routes import health, metrics, models, segment, sketch, style_code, translate, ws
+from backend.routes import device, health, metrics, models, segment, sketch, style_code, translate, vendor, ws
 from backend.security import API_KEY_HEADER, RateLimiter
 from backend.settings import MEGABYTE, Settings
 
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, engine: InferenceEngine | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or await run_in_threadpool(load_engine, settings)
         app.state.engine.observer = app_metrics.observe_model_run
+        app.state.device_bundle = await run_in_threadpool(build_bundle, app.state.engine, settings.weights_dir)
+        vendor.warn_if_not_installed(settings)
         yield
 
     app = FastAPI(
@@ -81,7 +85,7 @@ def create_app(settings: Settings | None = None, engine: InferenceEngine | None 
     install_error_handlers(app)
     install_openapi(app, settings, rate_limited=app.state.rate_limiter.enabled)
     for router in (health.router, models.router, translate.router, segment.router, sketch.router,
-                   style_code.router, ws.router, metrics.router):
+                   style_code.router, ws.router, metrics.router, device.router, vendor.router):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
@@ -90,6 +94,8 @@ def create_app(settings: Settings | None = None, engine: InferenceEngine | None 
     # Room for an image and a style image at the upload limit, plus multipart overhead.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=2 * settings.max_upload_bytes + MEGABYTE)
     app.add_middleware(AccessLogMiddleware, metrics=app_metrics)
+    # Outermost, so the refusals of the middlewares inside carry the headers too.
+    app.add_middleware(CrossOriginIsolationMiddleware)
     _mount_frontend(app, settings)
     return app
 

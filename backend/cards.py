@@ -137,6 +137,7 @@ class ModelCard(_Strict):
     metrics: dict[str, Any] = {}
     evaluation_command: str | None = None
     samples: str | None = None  # sample sheet, path relative to the weights folder
+    server_only: str | None = None  # why the model cannot run in the page (None: it can)
 
     @field_validator("id")
     @classmethod

@@ -24,7 +24,7 @@ class ErrorBody(BaseModel):
 ERROR_MEANINGS = {
     400: "The request body could not be parsed (malformed multipart form).",
     401: "Missing or wrong API key (only while the server has API_KEY set).",
-    404: "Unknown model, style preset or filter.",
+    404: "Unknown model, style preset, filter or file.",
     413: "An upload is over the byte limit, or an image over the pixel limit.",
     415: "An upload is not an image in an accepted format, or its pixel mode is not supported.",
     422: "A field is missing or invalid: an empty or corrupt image, label ids outside the label set, "

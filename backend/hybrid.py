@@ -20,6 +20,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from backend import seeded
+
 STYLE_DIM = 6  # mean and std of R, G, B in [0, 1]
 SHAPE_GRID = 16  # a segment's mask inside its bounding box, resampled to 16 x 16
 NO_SEGMENT = 255  # in a bank label map: a pixel no segment uses (boundaries, unknown)
@@ -107,8 +109,9 @@ class ExemplarBank:
         return self.photo_styles[index]
 
     def random_style(self, seed: int) -> np.ndarray:
-        """A seeded draw from the bank's looks: one of its photos' colour statistics."""
-        return self.photo_styles[np.random.default_rng(seed).integers(self.num_photos)]
+        """A seeded draw from the bank's looks: photo floor(u * photos) for the seed's first uniform u, as
+        the page draws it (backend/seeded.py)."""
+        return self.photo_styles[int(seeded.uniforms(seed, 1)[0] * self.num_photos)]
 
     def photo(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(uint8 [h, w, 3] photo, uint8 [h, w] segment labels), decoded once and kept while used."""

@@ -187,3 +187,21 @@ def encode_png(image: Image.Image) -> bytes:
     # Low compression: these PNGs travel over loopback or a LAN, and encoding time is latency.
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+# How a generated picture may be sent: lossless PNG (the default), or JPEG / WebP, smaller over a slow link.
+PICTURE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def encode_picture(image: Image.Image, picture_format: str = "png") -> bytes:
+    """RGB picture -> bytes in one of PICTURE_FORMATS (quality settings chosen for encoding speed)."""
+    if picture_format == "png":
+        return encode_png(image)
+    buffer = io.BytesIO()
+    if picture_format == "jpeg":
+        image.save(buffer, format="JPEG", quality=90)
+    elif picture_format == "webp":
+        image.save(buffer, format="WEBP", quality=85, method=0)
+    else:
+        raise ValueError(f"unknown picture format {picture_format!r}; one of {', '.join(PICTURE_FORMATS)}")
+    return buffer.getvalue()

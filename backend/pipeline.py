@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from backend import hybrid
+from backend import hybrid, seeded
 from backend.engine import InferenceEngine, LoadedModel
 from backend.errors import ApiError
-from backend.imaging import (ImageLimits, encode_png, label_indices, labels_tensor, labels_to_palette_image,
+from backend.imaging import (PICTURE_FORMATS, ImageLimits, encode_picture, encode_png, label_indices, labels_tensor, labels_to_palette_image,
                              open_image, output_size, photo_tensor, sketch_tensor, tensor_to_rgb, to_rgb)
 
 MAX_SEED = 2**64 - 1
@@ -44,8 +44,9 @@ class TranslateSpec:
 
 @dataclass(frozen=True)
 class Rendered:
-    png: bytes
+    data: bytes
     model_ms: float
+    media_type: str = "image/png"
 
 
 def parse_style_code(text: str) -> list[float]:
@@ -62,11 +63,11 @@ def parse_style_code(text: str) -> list[float]:
 
 def random_style(model: LoadedModel, seed: int) -> np.ndarray:
     """A seeded random style [style_dim]: SPADE draws from the Gaussian of its training photos' codes, the
-    hybrid takes a random bank photo's colour statistics."""
+    hybrid takes a random bank photo's colour statistics. Both use backend.seeded, which the page mirrors."""
     if model.card.kind == "hybrid":
         return np.asarray(model.bank.random_style(seed), np.float32)
     mean, scale = model.style_code_gaussian
-    return (mean + scale @ np.random.default_rng(seed).standard_normal(model.z_dim)).astype(np.float32)
+    return (mean + scale @ seeded.standard_normals(seed, model.z_dim)).astype(np.float32)
 
 
 def _checked_style_code(model: LoadedModel, values: list[float]) -> np.ndarray:
@@ -213,8 +214,9 @@ def _generate(engine: InferenceEngine, spec: TranslateSpec, feeds: dict[str, np.
 
 
 def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits: ImageLimits,
-              style_image: bytes | None = None) -> Rendered:
-    """Upload -> generated PNG at the upload's aspect ratio (longer side = the model's size)."""
+              style_image: bytes | None = None, picture_format: str = "png") -> Rendered:
+    """Upload -> generated picture (PNG, JPEG or WebP) at the upload's aspect ratio (longer side = the model's
+    size)."""
     feeds, input_size = _model_input(spec.model, data, limits)
     style, model_ms = spec.style, 0.0
     if style is None and spec.model.style_dim is not None:
@@ -223,8 +225,11 @@ def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits:
         code, model_ms = encode_style_image(engine, spec.model, style_image, limits)
         style = code[None]
     image, ms = _generate(engine, spec, feeds, style)
-    picture = tensor_to_rgb(image).resize(output_size(input_size, spec.model.card.size), Image.Resampling.LANCZOS)
-    return Rendered(png=encode_png(picture), model_ms=model_ms + ms)
+    picture, size = tensor_to_rgb(image), output_size(input_size, spec.model.card.size)
+    if picture.size != size:
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    return Rendered(data=encode_picture(picture, picture_format), model_ms=model_ms + ms,
+                    media_type=PICTURE_FORMATS[picture_format])
 
 
 def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarray, seed: int) -> np.ndarray:
@@ -246,4 +251,4 @@ def segment(engine: InferenceEngine, model: LoadedModel, data: bytes, limits: Im
     labels, ms = engine.segment(model, photo_tensor(to_rgb(image), model.card.size))
     index_image = labels_to_palette_image(labels, model.card.label_set)
     index_image = index_image.resize(output_size(image.size, model.card.size), Image.Resampling.NEAREST)
-    return Rendered(png=encode_png(index_image), model_ms=ms)
+    return Rendered(data=encode_png(index_image), model_ms=ms)

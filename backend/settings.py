@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     weights_dir: Path = REPO_ROOT / "weights"
     frontend_dir: Path = REPO_ROOT / "frontend"
+    # onnxruntime-web's browser runtime, installed by `npm ci` (package.json pins it), for the page's device mode.
+    vendor_dir: Path = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
     max_upload_bytes: int = Field(default=10 * MEGABYTE, gt=0)
     max_image_side: int = Field(default=4096, gt=0)
     max_ws_message_bytes: int = Field(default=10 * MEGABYTE, gt=0)

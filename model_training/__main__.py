@@ -1,5 +1,5 @@
 """Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,build-bank,
-fixtures} ..."""
+quantize, fixtures} ..."""
 
 from __future__ import annotations
 
@@ -85,6 +85,12 @@ def _evaluate_realism(args: argparse.Namespace) -> None:
     print(f"written: {config.out / 'realism.json'}")
 
 
+def _quantize(args: argparse.Namespace) -> None:
+    from model_training.quantize import quantize_card
+
+    print(f"quantised: {quantize_card(Path(args.card), Path(args.data), args.limit)}")
+
+
 def _fixtures(args: argparse.Namespace) -> None:
     from model_training.data.fixtures import write_fixtures
 
@@ -136,6 +142,13 @@ def main(argv: list[str] | None = None) -> None:
     bank.add_argument("--limit", type=int, default=None, help="at most this many photos (tests)")
     bank.add_argument("overrides", nargs="*", metavar="section.key=value")
     bank.set_defaults(handler=_build_bank)
+
+    quantize = commands.add_parser("quantize", help="int8-quantise an exported SPADE in place, calibrated on label maps")
+    quantize.add_argument("card", help="the model card (weights/ID.json); its graph is rewritten")
+    quantize.add_argument("--data", default="../shared/datasets/stanford_background",
+                          help="a label-folder dataset with splits/train.txt and labels/")
+    quantize.add_argument("--limit", type=int, default=64, help="calibration label maps")
+    quantize.set_defaults(handler=_quantize)
 
     realism = commands.add_parser(
         "evaluate-realism", help="C2ST, FCN-scores by two judges and painted round trips of label -> photo models")

@@ -1,5 +1,5 @@
 """SPADE timings that need torch, for `python -m backend.benchmark`: the shipped SPADE architecture in
-PyTorch eager, its paper-width variant (no separable gamma/beta) and the paper-size SPADE (ngf 64,
+PyTorch eager, the SPADE teacher it was distilled from and the paper-size SPADE (ngf 64,
 nhidden 128), each exported the same way. Random weights: only the architecture sets the time."""
 
 from __future__ import annotations
@@ -66,11 +66,12 @@ def spade_comparison() -> dict[str, dict[str, float]]:
     rows = {}
     graph, inputs = _graph(shipped), _inputs(shipped)
     with torch.no_grad():
-        rows[f"shipped SPADE architecture (ngf {shipped.ngf}, nhidden {shipped.nhidden}, separable), PyTorch eager"] = \
+        rows[f"shipped architecture (ngf {shipped.ngf}, {shipped.modulation}), PyTorch eager"] = \
             _time(lambda: graph(*inputs.values()))
     with tempfile.TemporaryDirectory() as folder:
-        plain = replace(shipped, separable=False)
-        rows["same widths without separable gamma/beta, onnxruntime"] = _onnx_latency(plain, Path(folder), "plain")
+        teacher = replace(shipped, modulation="spade", separable=True)
+        rows[f"its SPADE teacher (separable gamma/beta convs, nhidden {teacher.nhidden}), onnxruntime"] = \
+            _onnx_latency(teacher, Path(folder), "teacher")
         paper = SpadeModelConfig(ngf=64, nhidden=128, z_dim=shipped.z_dim, num_up=5)
         rows["paper-size SPADE (ngf 64, nhidden 128), onnxruntime"] = _onnx_latency(paper, Path(folder), "paper")
     return rows

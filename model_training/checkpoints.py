@@ -38,6 +38,14 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, dict[str, nn.Module], di
     modules = {}
     for name in INFERENCE_MODULES[config.family]:
         module = build_inference_module(config, name)
-        module.load_state_dict(saved["state"][name])
+        state = saved["state"][name]
+        if getattr(config.model, "teacher", None):
+            # A distilled student and its teacher's encoder are saved with spectral norm already folded.
+            from model_training.distill_spade import copy_parameters, strip_spectral_norm
+
+            strip_spectral_norm(module)
+            copy_parameters(module, state)
+        else:
+            module.load_state_dict(state)
         modules[name] = module.eval()
     return config, modules, saved["counters"]

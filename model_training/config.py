@@ -58,6 +58,10 @@ class SpadeModelConfig:
     z_dim: int = 256
     num_up: int = 5  # upsamplings from the starting grid: the grid is size / 2**num_up
     separable: bool = False  # depthwise-separable gamma/beta convs: the cheap variant
+    modulation: str = "spade"  # spade (gamma/beta convolved from the label map) | clade (looked up per class)
+    # An exported SPADE's card: distil it into this (CLADE) generator instead of training adversarially
+    # (distill_spade.py); the other model fields must match the teacher's architecture.
+    teacher: str | None = None
     encoder_ndf: int = 64
     encoder_layers: int = 6  # stride-2 convs: the input side must be at least 2**(layers + 1)
     ndf: int = 64

@@ -185,10 +185,16 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         inputs = {"labels": torch.randint(0, num_classes(label_set), (1, 1, size, size)), "style": torch.randn(1, z_dim)}
         encoder_path = weights / f"{e.id}.style-encoder.onnx"
         export_graph(encoder, {"image": torch.zeros(1, 3, size, size)}, ["mu", "logvar"], encoder_path)
-        codes = training_code_distribution(config, encoder).truncated(e.style_truncation)
-        style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=sha256(encoder_path), z_dim=z_dim,
-                                     code_mean=[round(float(v), 5) for v in codes.mean],
-                                     code_scale=[[round(float(v), 5) for v in row] for row in codes.scale])
+        if config.model.teacher:
+            # A distilled student keeps its teacher's style encoder, so the teacher's codes and presets hold.
+            teacher = ModelCard.model_validate_json(Path(config.model.teacher).read_text())
+            style_encoder = teacher.style_encoder.model_copy(
+                update={"onnx": encoder_path.name, "onnx_sha256": sha256(encoder_path)})
+        else:
+            codes = training_code_distribution(config, encoder).truncated(e.style_truncation)
+            style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=sha256(encoder_path), z_dim=z_dim,
+                                         code_mean=[round(float(v), 5) for v in codes.mean],
+                                         code_scale=[[round(float(v), 5) for v in row] for row in codes.scale])
         presets = _style_presets(config, _encoder_code(encoder), weights)
     elif config.family == "hybrid":
         classes = num_classes(label_set)
@@ -237,6 +243,9 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         metrics={k: v for k, v in metrics.items() if k != "command"},
         evaluation_command=metrics.get("command"),
         samples=samples,
+        server_only=None if bank is None else (
+            f"Composes the picture from photo segments of a {(weights / bank.file).stat().st_size / 1e6:.1f} MB "
+            "exemplar bank before the network; that step runs on the server only."),
     )
     card_path = weights / f"{e.id}.json"
     write_card(card, card_path)

@@ -34,6 +34,10 @@ def build_encoder(config: TrainConfig) -> StyleEncoder:
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
+    if config.model.teacher:
+        from model_training import distill_spade
+
+        return distill_spade.train(config, resume)
     run = rt.setup(config)
     m = config.model
     label_set = label_set_of(config)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from backend.seeded import standard_normals
 from model_training.labelsets import LANDSCAPE, colourise
 from tests.helpers import decode, encode, label_png, make_client, photo_png, stripes
 from tests.helpers.tiny_models import (CODE_MEAN, CODE_SCALE, CYCLEGAN_ID, FACADES_ID, PRESET_IDS, SEGMENTER_ID,
@@ -89,6 +91,23 @@ def test_translate_label_map_keeps_aspect_ratio(client):
     assert tall.shape == (64, 16, 3)
 
 
+@pytest.mark.parametrize("picture_format, media_type", [("jpeg", "image/jpeg"), ("webp", "image/webp")])
+def test_translate_sends_the_picture_format_asked_for(client, picture_format, media_type):
+    png = pixels(translate(client, LANDSCAPE_MAP, seed=0)).astype(int)
+    response = client.post("/translate", files={"image": ("map.png", LANDSCAPE_MAP, "image/png")},
+                           data={"seed": "0", "format": picture_format})
+    assert response.status_code == 200 and response.headers["content-type"] == media_type
+    picture = Image.open(io.BytesIO(response.content))
+    assert picture.format == picture_format.upper() and picture.size == (64, 48)
+    assert np.abs(np.asarray(picture.convert("RGB")).astype(int) - png).mean() < 12  # lossy, same picture
+
+
+def test_translate_refuses_an_unknown_picture_format(client):
+    response = client.post("/translate", files={"image": ("map.png", LANDSCAPE_MAP, "image/png")},
+                           data={"format": "gif"})
+    assert response.status_code == 422 and "format" in response.text
+
+
 def test_index_png_palette_png_and_colour_png_give_the_same_picture(client):
     indices = stripes(64, 64, [0, 2, 5, 7])
     palette_image = Image.fromarray(indices).convert("P")
@@ -115,7 +134,7 @@ def test_seed_gives_a_reproducible_random_style(client):
     assert np.array_equal(first, pixels(translate(client, LANDSCAPE_MAP, seed=7)))
     assert not np.array_equal(first, pixels(translate(client, LANDSCAPE_MAP, seed=8)))
     # Drawn from the card's Gaussian of training codes, not from N(0, I).
-    code = np.asarray(CODE_MEAN) + np.asarray(CODE_SCALE) @ np.random.default_rng(7).standard_normal(Z_DIM)
+    code = np.asarray(CODE_MEAN) + np.asarray(CODE_SCALE) @ standard_normals(7, Z_DIM)
     assert np.array_equal(first, pixels(translate(client, LANDSCAPE_MAP, style_code=json.dumps(code.tolist()))))
 
 

@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from backend.benchmark import HYBRID_BUDGETS_MS, print_table, run_benchmark
 from backend.cards import ExemplarBankFile, ModelCard, load_card
 from backend.engine import InferenceEngine, file_sha256
+from backend.hybrid import ExemplarBank
 from backend.pipeline import render_labels
+from backend.seeded import uniforms
 from model_training.labelsets import LANDSCAPE, colourise
 from tests.helpers import decode, encode, label_png, make_client, photo_png, stripes
 from tests.helpers.tiny_models import CYCLEGAN_ID, HYBRID_ID, HYBRID_PRESETS, SPADE_ID
@@ -117,6 +119,16 @@ def test_same_seed_same_bytes_other_seed_other_picture(client):
     first = translate(client, seed="11")
     assert translate(client, seed="11") == first
     assert translate(client, seed="12") != first
+
+
+def test_a_seed_picks_the_bank_photo_the_page_picks(hybrid_weights):
+    # The page draws the same way (frontend/js/seeded.js): photo floor(u * photos), u the seed's first uniform.
+    bank = ExemplarBank.load(hybrid_weights / f"{HYBRID_ID}-bank.npz")
+    picked = {int(uniforms(seed, 1)[0] * bank.num_photos) for seed in range(20)}
+    assert len(picked) > 1
+    for seed in (0, 3, 2**64 - 1):
+        index = int(uniforms(seed, 1)[0] * bank.num_photos)
+        assert np.array_equal(bank.random_style(seed), bank.photo_style(index))
 
 
 def test_no_style_option_uses_the_first_preset(client):

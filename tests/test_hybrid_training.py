@@ -124,6 +124,7 @@ def test_hybrid_trains_and_exports_with_its_bank(fixture_data, bank_path, tmp_pa
     card = load_card(export(tmp_path / "run", weights))  # export itself checks onnxruntime against torch
     assert card.kind == "hybrid" and card.exemplar_bank.photos == ExemplarBank.load(bank_path).num_photos
     assert (weights / card.exemplar_bank.file).read_bytes() == bank_path.read_bytes()
+    assert "MB exemplar bank" in card.server_only and "server only" in card.server_only
     assert card.style_presets[0].code == pytest.approx(
         [round(float(v), 5) for v in card.style_presets[0].code]) and len(card.style_presets[0].code) == 6
     session = ort.InferenceSession(str(weights / card.onnx), providers=["CPUExecutionProvider"])

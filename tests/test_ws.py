@@ -54,6 +54,15 @@ def test_ws_matches_http_for_the_same_settings(client):
     assert png == http.content
 
 
+def test_config_format_picks_the_encoding_of_the_pictures(client):
+    with client.websocket_connect("/ws") as ws:
+        assert configure(ws, model=SPADE_ID, format="jpeg")["ok"]
+        ws.send_bytes(FRAME)
+        picture, result = next_answer(ws)
+        assert picture[:3] == b"\xff\xd8\xff" and result["type"] == "result"  # a JPEG
+        assert configure(ws, model=SPADE_ID, format="bmp")["status"] == 422
+
+
 def test_frames_before_any_config_use_the_default_model(client):
     with client.websocket_connect("/ws") as ws:
         ws.send_bytes(FRAME)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, UploadFile
 from starlette.requests import HTTPConnection
 
 from backend.engine import InferenceEngine
 from backend.errors import error_responses
-from backend.imaging import ImageLimits
+from backend.imaging import PICTURE_FORMATS, ImageLimits
 from backend.security import rate_limited, require_api_key
 from backend.settings import Settings, get_settings
 
@@ -38,5 +38,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # The expensive routes: API key first (cheap, tells the client what is wrong), then the rate limit.
 PROTECTED_WORK = [Depends(require_api_key), Depends(rate_limited)]
 PNG_RESPONSE = {200: {"content": {"image/png": {}}, "description": "A PNG image."}}
+PictureFormat = Literal["png", "jpeg", "webp"]  # imaging.PICTURE_FORMATS
+PICTURE_RESPONSE = {200: {"content": {media_type: {} for media_type in PICTURE_FORMATS.values()},
+                          "description": "The picture, in the requested format (PNG by default)."}}
 # Every status a model route can answer; 401 and 429 stay in the document only while a key / rate limit is set.
 MODEL_ROUTE_ERRORS = error_responses(400, 401, 404, 413, 415, 422, 429, 500, 503)

@@ -29,4 +29,4 @@ async def segment(
     note_model(request, segmenter.id)
     data = await read_upload(image, limits)
     rendered = await run_in_threadpool(pipeline.segment, engine, segmenter, data, limits)
-    return Response(rendered.png, media_type="image/png", headers={"X-Model-Ms": f"{rendered.model_ms:.2f}"})
+    return Response(rendered.data, media_type="image/png", headers={"X-Model-Ms": f"{rendered.model_ms:.2f}"})

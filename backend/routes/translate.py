@@ -10,14 +10,14 @@ from fastapi.responses import Response
 
 from backend import pipeline
 from backend.pipeline import MAX_SEED, StyleChoice
-from backend.routes.deps import (MODEL_ROUTE_ERRORS, PNG_RESPONSE, PROTECTED_WORK, EngineDep, LimitsDep, note_model,
+from backend.routes.deps import (MODEL_ROUTE_ERRORS, PICTURE_RESPONSE, PictureFormat, PROTECTED_WORK, EngineDep, LimitsDep, note_model,
                                  read_upload)
 
 router = APIRouter(tags=["generate"])
 
 
 @router.post("/translate", response_class=Response, dependencies=PROTECTED_WORK,
-             responses={**PNG_RESPONSE, **MODEL_ROUTE_ERRORS})
+             responses={**PICTURE_RESPONSE, **MODEL_ROUTE_ERRORS})
 async def translate(
     request: Request,
     engine: EngineDep,
@@ -29,13 +29,15 @@ async def translate(
     style_code: Annotated[str | None, Form(description="JSON list of style_dim numbers, as /style-code gives.")] = None,
     seed: Annotated[int | None, Form(ge=0, le=MAX_SEED, description="Seeds a random style (hybrid: canvas).")] = None,
     filter: Annotated[str | None, Form(description="A CycleGAN model id applied to the result.")] = None,
+    format: Annotated[PictureFormat, Form(description="The picture's encoding: png (lossless, the default), "
+                                                      "jpeg or webp (smaller).")] = "png",
 ) -> Response:
-    """Generate a picture. Returns PNG at the input's aspect ratio; `X-Model-Ms` is the time inside the models."""
+    """Generate a picture at the input's aspect ratio; `X-Model-Ms` is the time inside the models."""
     code = pipeline.parse_style_code(style_code) if style_code is not None else None
     choice = StyleChoice(style_id=style_id, style_code=code, seed=seed, has_image=style is not None)
     spec = pipeline.resolve_translate(engine, model, choice, filter)
     note_model(request, spec.model.id)
     data = await read_upload(image, limits)
     style_data = await read_upload(style, limits) if style is not None else None
-    rendered = await run_in_threadpool(pipeline.translate, engine, spec, data, limits, style_data)
-    return Response(rendered.png, media_type="image/png", headers={"X-Model-Ms": f"{rendered.model_ms:.2f}"})
+    rendered = await run_in_threadpool(pipeline.translate, engine, spec, data, limits, style_data, format)
+    return Response(rendered.data, media_type=rendered.media_type, headers={"X-Model-Ms": f"{rendered.model_ms:.2f}"})

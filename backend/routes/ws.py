@@ -1,11 +1,12 @@
 """WS /ws: live painting. Latest wins: while a frame runs, newer frames replace the waiting one.
 
 Protocol (the painter is written against it):
-- client -> server text: {"type": "config", "model"?, "style_id"?, "seed"?, "style_code"?, "filter"?};
+- client -> server text: {"type": "config", "model"?, "style_id"?, "seed"?, "style_code"?, "filter"?,
+  "format"? ("png", the default, "jpeg" or "webp": how pictures come back)};
   answered by {"type": "config", "ok": true} or {"type": "error", "message": ...}. Frames sent before any
   config use the defaults (default model, its first preset).
 - client -> server binary: a full PNG (label map, sketch or photo); frames are numbered from 1.
-- server -> client for each processed frame: the binary PNG, then
+- server -> client for each processed frame: the binary picture, then
   {"type": "result", "frame": n, "model_ms": x, "total_ms": y}; a bad frame gets
   {"type": "error", "frame": n, "status": 4xx, "message": ...} and the connection stays open.
 - malformed JSON or an unknown message type closes with 1003, a message over the size limit with 1009,
@@ -29,6 +30,7 @@ from backend import pipeline
 from backend.errors import ApiError
 from backend.imaging import ImageLimits
 from backend.pipeline import StyleChoice, TranslateSpec
+from backend.routes.deps import PictureFormat
 from backend.security import client_address, key_is_valid, websocket_key
 
 router = APIRouter()
@@ -48,6 +50,7 @@ class PaintConfig(BaseModel):
     seed: int | None = None
     style_code: list[float] | None = None
     filter: str | None = None
+    format: PictureFormat = "png"
 
 
 class PaintSession:
@@ -63,6 +66,7 @@ class PaintSession:
         self.max_message_bytes = state.settings.max_ws_message_bytes
         self.limits = ImageLimits(max_bytes=state.settings.max_upload_bytes, max_side=state.settings.max_image_side)
         self.spec: TranslateSpec | None = None
+        self.picture_format: PictureFormat = "png"
         self.pending: tuple[int, bytes] | None = None
         self.frame_waiting = asyncio.Event()
         self.send_lock = asyncio.Lock()
@@ -119,6 +123,7 @@ class PaintSession:
             config = PaintConfig.model_validate(message)
             choice = StyleChoice(style_id=config.style_id, style_code=config.style_code, seed=config.seed)
             self.spec = pipeline.resolve_translate(self.engine, config.model, choice, config.filter)
+            self.picture_format = config.format
         except ValidationError as exc:
             await self._send_json({"type": "error", "status": 422, "message": f"bad config: {_first_error(exc)}"})
             return True
@@ -146,7 +151,8 @@ class PaintSession:
             return
         try:
             spec = self.spec or pipeline.resolve_translate(self.engine, None, StyleChoice(), None)
-            rendered = await run_in_threadpool(pipeline.translate, self.engine, spec, data, self.limits)
+            rendered = await run_in_threadpool(pipeline.translate, self.engine, spec, data, self.limits, None,
+                                               self.picture_format)
         except ApiError as exc:
             self.metrics.count_ws_frame(f"error_{exc.status}")
             await self._send_json({"type": "error", "frame": frame, "status": exc.status, "message": exc.message})
@@ -159,7 +165,7 @@ class PaintSession:
         result = {"type": "result", "frame": frame, "model_ms": round(rendered.model_ms, 2),
                   "total_ms": round((time.perf_counter() - start) * 1000, 2)}
         async with self.send_lock:
-            await self.websocket.send_bytes(rendered.png)
+            await self.websocket.send_bytes(rendered.data)
             await self.websocket.send_text(json.dumps(result))
         self.frames_answered += 1
         self.metrics.count_ws_frame("answered")

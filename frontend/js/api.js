@@ -28,7 +28,8 @@ async function errorFrom(response) {
   let body = raw;
   try { body = JSON.parse(raw); } catch { /* a plain-text or HTML error page: show its text */ }
   if (typeof body === "string" && body.length > 200) body = body.slice(0, 200) + "…";
-  return new Error(describeError(response.status, body));
+  // The status travels with the message, so a caller can tell "busy" (429, 503) from a rejected request.
+  return Object.assign(new Error(describeError(response.status, body)), { status: response.status });
 }
 
 export function createApi({ baseUrl = "", getApiKey = () => "", fetchImpl = (...args) => fetch(...args) } = {}) {
@@ -40,7 +41,7 @@ export function createApi({ baseUrl = "", getApiKey = () => "", fetchImpl = (...
     try {
       response = await fetchImpl(baseUrl + path, { method, headers, body: form });
     } catch {
-      throw new Error("Cannot reach the server. Is it running?");
+      throw Object.assign(new Error("Cannot reach the server. Is it running?"), { unreachable: true });
     }
     if (!response.ok) throw await errorFrom(response);
     return response;

@@ -2,6 +2,12 @@
 
 import { createApi } from "./api.js";
 import { LiveConnection } from "./connection.js";
+import { DeviceUnavailable } from "./device/engine.js";
+import { catalogueFromManifest } from "./device/manifest.js";
+import { progressText } from "./device/modelfiles.js";
+import { DevicePainter } from "./device/painter.js";
+import { fileRgba } from "./device/picture.js";
+import { PLACEMENTS, Placement, serverTrouble } from "./device/placement.js";
 import { floodFill } from "./floodfill.js";
 import { History } from "./history.js";
 import { imageToRgba, squarePhoto, thumbnailUrl } from "./images.js";
@@ -28,7 +34,7 @@ const outputImage = el("output-image");
 
 const store = new Store();
 const settings = {
-  tool: "brush", tip: "round", filter: "", apiKey: "", brushSizes: { ...DEFAULT_BRUSH }, styles: {}, labels: {},
+  tool: "brush", tip: "round", filter: "", apiKey: "", placement: "auto", brushSizes: { ...DEFAULT_BRUSH }, styles: {}, labels: {},
   ...store.loadSettings(),
 };
 const saveSettings = () => store.saveSettings(settings);
@@ -52,6 +58,8 @@ const state = {
   httpPending: false,
   renderWhenConnected: false,
   warnedStorage: false,
+  lastWhere: null, // where the picture on show was painted: "device" | "server"
+  deviceBroken: new Map(), // model id -> why the device gave up on it (the server paints it instead)
 };
 
 // ---------- messages ----------
@@ -113,7 +121,8 @@ const connection = new LiveConnection({
     return url.href;
   },
   onStatus: (connectionState, detail) => {
-    setStatus(connectionState, describeConnection(connectionState, detail));
+    // While the device paints, its status stays in view; a socket that comes back takes over again.
+    if (connectionState === "live" || state.lastWhere !== "device") setStatus(connectionState, describeConnection(connectionState, detail));
     // A fresh socket has not seen the drawing yet; a failed attempt falls back to HTTP once.
     if (connectionState === "live") state.renderWhenConnected = false;
     if (connectionState === "live" && state.model) requestRender({ final: true });
@@ -122,11 +131,101 @@ const connection = new LiveConnection({
       renderOverHttp();
     }
   },
-  onResult: ({ blob, modelMs, totalMs }) => showResult(blob, modelMs, totalMs),
+  onResult: ({ blob, modelMs, totalMs }) => {
+    placement.serverAnswered(totalMs);
+    showResult(blob, { where: "server", modelMs, totalMs });
+  },
   onError: (message) => {
     el("result-frame").dataset.busy = "false";
     showError(message);
   },
+});
+
+// ---------- where pictures are painted ----------
+
+const placement = new Placement();
+const device = new DevicePainter({
+  onProgress: showDownload,
+  onNotice: showNotice,
+  onResult: ({ blob, deviceMs, totalMs }) => {
+    placement.device.observe(totalMs);
+    showResult(blob, { where: "device", modelMs: deviceMs, totalMs });
+  },
+  onError: deviceFailed,
+});
+
+/** Download progress of a model file: its name, a bar and "12.3 of 20.6 MB"; hidden when done. */
+function showDownload({ label, received, total }) {
+  const done = received >= total;
+  el("download").hidden = done;
+  el("download-text").textContent = `Downloading ${label} — ${progressText(received, total)}`;
+  el("download-progress").max = total || 1;
+  el("download-progress").value = received;
+}
+
+/** What the person should know about the device (threads, damaged downloads, fallbacks), newest first. */
+function showNotice(text) {
+  const list = el("device-notices");
+  for (const item of list.children) if (item.textContent === text) item.remove();
+  const item = document.createElement("li");
+  item.textContent = text;
+  list.prepend(item);
+  while (list.children.length > 3) list.lastChild.remove();
+  list.hidden = false;
+}
+
+/** A frame the device could not paint: a model it gave up on goes to the server, anything else is shown. */
+function deviceFailed(error) {
+  el("result-frame").dataset.busy = "false";
+  if (error instanceof DeviceUnavailable && state.model) {
+    state.deviceBroken.set(state.model.id, error.message);
+    showNotice(error.message);
+    requestRender({ final: true });
+  } else {
+    showError(error?.message ?? String(error));
+  }
+}
+
+function placementNow() {
+  const problem = device.unsupported(state.model.id) ?? state.deviceBroken.get(state.model.id) ?? null;
+  const choice = placement.choose(settings.placement, problem);
+  if (choice.why) showNotice(choice.why);
+  return choice.where;
+}
+
+/** A server failure that the device can make up for (busy, unreachable): paint there instead. */
+function fallBackToDevice(error) {
+  const trouble = serverTrouble(error);
+  if (!trouble || settings.placement === "server" || !state.model || device.unsupported(state.model.id)
+      || state.deviceBroken.has(state.model.id)) return false;
+  placement.serverFailed(trouble);
+  requestRender({ final: true });
+  return true;
+}
+
+/** Start downloading what the device needs for the current model, unless the person chose the server. */
+function prepareDevice() {
+  const model = state.model;
+  if (settings.placement === "server" || device.unsupported(model.id) || state.deviceBroken.has(model.id)) return;
+  device.engine.prepare(model.id, settings.filter).catch((error) => {
+    if (state.model === model) deviceFailed(error);
+  });
+}
+
+function setPlacement(mode) {
+  settings.placement = mode;
+  saveSettings();
+  el("placement-select").value = mode;
+  if (!state.model) return;
+  prepareDevice();
+  requestRender({ final: true });
+}
+
+const deviceJob = () => ({
+  modelId: state.model.id,
+  drawing: surface.indices.slice(),
+  style: hasStyles() ? currentStyle() : null,
+  filterId: settings.filter,
 });
 
 // ---------- rendering ----------
@@ -169,7 +268,10 @@ const encodeDrawing = () =>
  */
 function requestRender({ final = false } = {}) {
   if (!state.model) return;
-  if (connection.isLive) {
+  if (placementNow() === "device") {
+    el("result-frame").dataset.busy = "true";
+    device.request(deviceJob);
+  } else if (connection.isLive) {
     el("result-frame").dataset.busy = "true";
     connection.requestFrame(encodeDrawing);
   } else if (final && connection.state === "connecting") {
@@ -187,10 +289,14 @@ async function renderOverHttp() {
   state.httpBusy = true;
   el("result-frame").dataset.busy = "true";
   const started = performance.now();
-  await attempt(async () => {
+  try {
     const { blob, modelMs } = await api.translate({ ...renderSettings(), image: new Blob([await encodeDrawing()], { type: "image/png" }) });
-    showResult(blob, modelMs, performance.now() - started);
-  });
+    const totalMs = performance.now() - started;
+    placement.serverAnswered(totalMs);
+    showResult(blob, { where: "server", modelMs, totalMs });
+  } catch (error) {
+    if (!fallBackToDevice(error)) showError(error?.message ?? String(error));
+  }
   el("result-frame").dataset.busy = "false";
   state.httpBusy = false;
   if (state.httpPending) {
@@ -199,7 +305,17 @@ async function renderOverHttp() {
   }
 }
 
-function showResult(blob, modelMs, totalMs) {
+const WHERE_NAMES = { device: "This device", server: "Server" };
+
+/** The other side's running estimate, so both sides' milliseconds are in view. */
+function otherSide(where) {
+  const other = where === "device" ? "server" : "device";
+  const ms = placement[other].ms;
+  return ms === null ? "" : `${other} ~${Math.round(ms)} ms`;
+}
+
+/** A picture arrived; timing: { where: "device" | "server", modelMs, totalMs }. */
+function showResult(blob, { where, modelMs, totalMs }) {
   if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
   state.result = blob;
   state.resultUrl = URL.createObjectURL(blob);
@@ -208,12 +324,22 @@ function showResult(blob, modelMs, totalMs) {
   outputImage.hidden = false;
   outputImage.dataset.renders = String(state.renders);
   el("result-placeholder").hidden = true;
-  el("result-frame").dataset.busy = String(connection.busy || state.httpBusy);
+  // A device frame reports while it still counts as running: only a waiting frame means more is coming.
+  el("result-frame").dataset.busy = String(connection.busy || state.httpBusy || device.queue.waiting !== null);
   const model = Number.isFinite(modelMs) ? `${Math.round(modelMs)} ms` : "";
   const total = Number.isFinite(totalMs) ? `${Math.round(totalMs)} ms` : "";
   lastTiming = total || model;
-  el("frame-ms").textContent = [model && `model ${model}`, total && `round trip ${total}`].filter(Boolean).join(" · ");
-  if (connection.isLive) setStatus("live", describeConnection("live"));
+  el("frame-ms").textContent = [model && `model ${model}`, total && `${where === "device" ? "total" : "round trip"} ${total}`, otherSide(where)]
+    .filter(Boolean).join(" · ");
+  el("result-where").textContent = WHERE_NAMES[where];
+  el("result-where").dataset.where = where;
+  state.lastWhere = where;
+  if (where === "device") {
+    const { backend, threads } = device.runtimeInfo;
+    setStatus("device", `On this device · ${backend}, ${threads} thread${threads === 1 ? "" : "s"}`);
+  } else if (connection.isLive) {
+    setStatus("live", describeConnection("live"));
+  }
 }
 
 function clearResult(message) {
@@ -225,6 +351,7 @@ function clearResult(message) {
   el("result-placeholder").hidden = false;
   el("result-placeholder").textContent = message;
   el("frame-ms").textContent = "–";
+  el("result-where").textContent = "";
 }
 
 // ---------- drawing and history ----------
@@ -476,7 +603,10 @@ function showStyle() {
 
 async function useStyleImage(file) {
   const model = state.model;
-  const [code, thumbnail] = await Promise.all([api.styleCode(model.id, file), thumbnailUrl(file)]);
+  const readCode = placementNow() === "device" && model.kind === "spade"
+    ? fileRgba(file).then(({ rgba, width, height }) => device.engine.styleCode(model.id, rgba, width, height))
+    : api.styleCode(model.id, file);
+  const [code, thumbnail] = await Promise.all([readCode, thumbnailUrl(file)]);
   if (state.model !== model) return;
   setStyle({ kind: "code", code, thumbnail, name: file.name });
 }
@@ -547,6 +677,7 @@ function selectModel(id) {
   renderStylePanel();
   clearResult("Rendering…");
   connection.setConfig(renderSettings());
+  prepareDevice();
   requestRender({ final: true });
 }
 
@@ -571,10 +702,15 @@ function fillModelSelects() {
 }
 
 async function loadCatalogue() {
-  try {
-    state.catalogue = await api.models();
-  } catch (error) {
-    showEmpty("The server did not give the list of models.", [error.message]);
+  const [fromServer] = await Promise.allSettled([api.models(), device.manifest ?? device.load()]);
+  if (fromServer.status === "fulfilled") {
+    state.catalogue = fromServer.value;
+  } else if (device.manifest) {
+    // No server (offline, or a static copy of the painter): the device paints the manifest's models.
+    placement.serverFailed("unreachable");
+    state.catalogue = catalogueFromManifest(device.manifest);
+  } else {
+    showEmpty("The server did not give the list of models.", [fromServer.reason.message]);
     return;
   }
   const paintable = paintableModels();
@@ -618,8 +754,13 @@ async function startFromPhoto(file) {
   } else {
     const segmenter = segmenterFor(state.labelSet);
     if (!segmenter) throw new Error(`The server has no segmenter for the "${state.labelSet.name}" labels, so a photo cannot become a label map for this model.`);
-    // The segmenter answers with a palette PNG in the label set's colours; map them back to ids.
-    indices = rgbaToIndices(await imageToRgba(await api.segment(photo, segmenter.id), model.size), state.labelSet);
+    if (placementNow() === "device" && !device.unsupported(segmenter.id) && segmenter.size === model.size) {
+      const { rgba, width, height } = await fileRgba(photo);
+      indices = await device.engine.segment(segmenter.id, rgba, width, height);
+    } else {
+      // The segmenter answers with a palette PNG in the label set's colours; map them back to ids.
+      indices = rgbaToIndices(await imageToRgba(await api.segment(photo, segmenter.id), model.size), state.labelSet);
+    }
   }
   if (state.model === model) replaceDrawing(indices);
 }
@@ -661,10 +802,12 @@ function bindControls() {
   el("redo").addEventListener("click", () => stepHistory("redo"));
   el("clear").addEventListener("click", clearDrawing);
   el("model-select").addEventListener("change", (event) => selectModel(event.target.value));
+  el("placement-select").addEventListener("change", (event) => setPlacement(event.target.value));
   el("filter-select").addEventListener("change", (event) => {
     settings.filter = event.target.value;
     saveSettings();
     connection.setConfig(renderSettings());
+    if (state.model) prepareDevice();
     requestRender({ final: true });
   });
   el("random-style").addEventListener("click", () => setStyle({ kind: "seed", seed: randomSeed() }));
@@ -715,6 +858,22 @@ function bindControls() {
   });
 }
 
+function fillPlacementSelect() {
+  const select = el("placement-select");
+  for (const [mode, name] of Object.entries(PLACEMENTS)) select.append(new Option(name, mode));
+  if (!(settings.placement in PLACEMENTS)) settings.placement = "auto";
+  select.value = settings.placement;
+}
+
+/** The service worker keeps the page, the runtime and the manifest for offline visits (sw.js). */
+function registerServiceWorker() {
+  navigator.serviceWorker?.register("sw.js", { type: "module", scope: "./" }).catch((error) => {
+    showNotice(`Offline use is off: the service worker did not start (${error?.message ?? error}).`);
+  });
+}
+
 bindControls();
+fillPlacementSelect();
 setTip(settings.tip);
+registerServiceWorker();
 loadCatalogue();

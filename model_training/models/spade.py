@@ -6,6 +6,10 @@ Two departures from the paper, both for a CPU-sized model that trains on crops:
 - `separable=True` computes gamma/beta with a depthwise 3x3 then a pointwise 1x1 conv, and each residual
   block embeds the label map once and shares it between its SPADE layers: the gamma/beta convs are most
   of SPADE's cost, and this cuts them several times over.
+- `modulation="clade"` replaces SPADE's gamma/beta convs by CLADE's per-class lookup (Tan et al., "Efficient
+  Semantic Image Synthesis via Class-Adaptive Normalization", TPAMI 2021): no convs on the label map at all.
+
+The generator resizes the label map once per scale and hands each block the map at its own size.
 """
 
 from __future__ import annotations
@@ -26,15 +30,21 @@ def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     return (labels == classes).float()
 
 
+def with_no_class(segmap: torch.Tensor) -> torch.Tensor:
+    """One-hot [N, C, H, W] -> [N, C + 1, H, W]: the extra channel marks pixels of no class (the ignore id),
+    so CLADE gives them their own learned gamma/beta rather than zeros."""
+    return torch.cat([segmap, 1 - segmap.sum(1, keepdim=True)], dim=1)
+
+
 class LabelEmbedding(nn.Module):
-    """The shared part of SPADE's MLP: label map, resized to the features, -> nhidden channels."""
+    """The shared part of SPADE's MLP: label map (already at the features' size) -> nhidden channels."""
 
     def __init__(self, label_channels: int, nhidden: int):
         super().__init__()
         self.conv = nn.Conv2d(label_channels, nhidden, 3, padding=1)
 
-    def forward(self, segmap: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return F.relu(self.conv(F.interpolate(segmap, size=size, mode="nearest")))
+    def forward(self, segmap: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv(segmap))
 
 
 class GammaBetaConv(nn.Conv2d):
@@ -69,28 +79,55 @@ class SPADE(nn.Module):
         return self.norm(x) * (gamma + (1 + style_gamma)) + (beta + style_beta)
 
 
-class SPADEResBlock(nn.Module):
-    """SPADE-ReLU-conv twice, with a learned SPADE-conv shortcut when the width changes."""
+class CLADE(nn.Module):
+    """Class-adaptive normalisation: parameter-free instance norm, then x * gamma + beta with gamma/beta one
+    learned vector per class, looked up at each pixel, plus the style code's per-channel scale and shift.
 
-    def __init__(self, fin: int, fout: int, label_channels: int, nhidden: int, z_dim: int, separable: bool):
+    The lookup is a matmul of the (class table + style) by the flattened one-hot map, so the style is added
+    to a [classes, channels] table rather than to a full-resolution map."""
+
+    def __init__(self, channels: int, label_channels: int, z_dim: int):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.gamma = nn.Parameter(torch.zeros(label_channels, channels))
+        self.beta = nn.Parameter(torch.zeros(label_channels, channels))
+        self.style = nn.Linear(z_dim, 2 * channels)
+
+    def forward(self, x: torch.Tensor, segmap: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        style_gamma, style_beta = self.style(z).chunk(2, dim=1)
+        pixels = segmap.flatten(2)  # [N, classes, H * W]
+        gamma = torch.matmul((self.gamma + (1 + style_gamma)[:, None]).transpose(1, 2), pixels)
+        beta = torch.matmul((self.beta + style_beta[:, None]).transpose(1, 2), pixels)
+        return self.norm(x) * gamma.view_as(x) + beta.view_as(x)
+
+
+class SPADEResBlock(nn.Module):
+    """SPADE-ReLU-conv twice, with a learned SPADE-conv shortcut when the width changes. Its label map
+    arrives at the block's size; with CLADE modulation it carries the extra no-class channel."""
+
+    def __init__(self, fin: int, fout: int, label_channels: int, cfg: SpadeModelConfig):
         super().__init__()
         fmiddle = min(fin, fout)
-        self.shared = separable
-        embeddings = 1 if separable else (3 if fin != fout else 2)
-        self.embed = nn.ModuleList(LabelEmbedding(label_channels, nhidden) for _ in range(embeddings))
-        self.norm_0 = SPADE(fin, nhidden, z_dim, separable)
-        self.conv_0 = spectral_norm(nn.Conv2d(fin, fmiddle, 3, padding=1))
-        self.norm_1 = SPADE(fmiddle, nhidden, z_dim, separable)
-        self.conv_1 = spectral_norm(nn.Conv2d(fmiddle, fout, 3, padding=1))
         self.learned_shortcut = fin != fout
+        if cfg.modulation == "clade":
+            self.embed = nn.ModuleList()
+            norm = lambda channels: CLADE(channels, label_channels + 1, cfg.z_dim)
+        else:
+            embeddings = 1 if cfg.separable else (3 if self.learned_shortcut else 2)
+            self.embed = nn.ModuleList(LabelEmbedding(label_channels, cfg.nhidden) for _ in range(embeddings))
+            norm = lambda channels: SPADE(channels, cfg.nhidden, cfg.z_dim, cfg.separable)
+        self.norm_0 = norm(fin)
+        self.conv_0 = spectral_norm(nn.Conv2d(fin, fmiddle, 3, padding=1))
+        self.norm_1 = norm(fmiddle)
+        self.conv_1 = spectral_norm(nn.Conv2d(fmiddle, fout, 3, padding=1))
         if self.learned_shortcut:
-            self.norm_s = SPADE(fin, nhidden, z_dim, separable)
+            self.norm_s = norm(fin)
             self.conv_s = spectral_norm(nn.Conv2d(fin, fout, 1, bias=False))
 
     def forward(self, x: torch.Tensor, segmap: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        size = x.shape[-2:]
-        embeddings = [e(segmap, size) for e in self.embed]
-        if self.shared:
+        # SPADE: each layer's embedding of the label map (one shared by all when separable); CLADE: the map.
+        embeddings = [e(segmap) for e in self.embed] or [segmap]
+        if len(embeddings) == 1:
             embeddings = embeddings * 3
         shortcut = x
         if self.learned_shortcut:
@@ -109,7 +146,8 @@ class SPADEGenerator(nn.Module):
         # Paper widths: 16nf at the grid and the next scale, then halving at each upsampling.
         widths = [16 * cfg.ngf // 2 ** i for i in range(cfg.num_up)]
         self.fc = nn.Conv2d(num_classes, widths[0], 3, padding=1)
-        block = lambda fin, fout: SPADEResBlock(fin, fout, num_classes, cfg.nhidden, cfg.z_dim, cfg.separable)
+        self.clade = cfg.modulation == "clade"
+        block = lambda fin, fout: SPADEResBlock(fin, fout, num_classes, cfg)
         self.head_0 = block(widths[0], widths[0])
         self.middle = nn.ModuleList([block(widths[0], widths[0]), block(widths[0], widths[0])])
         self.up_blocks = nn.ModuleList(block(widths[i], widths[i + 1]) for i in range(cfg.num_up - 1))
@@ -117,15 +155,19 @@ class SPADEGenerator(nn.Module):
 
     def forward(self, segmap: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         h, w = segmap.shape[-2:]
-        grid = (h // 2 ** self.num_up, w // 2 ** self.num_up)
-        x = self.fc(F.interpolate(segmap, size=grid, mode="nearest"))
-        x = self.head_0(x, segmap, z)
+        # The label map at each block's scale, resized once (nearest, straight from the full map).
+        scales = [(h // 2 ** (self.num_up - i), w // 2 ** (self.num_up - i)) for i in range(self.num_up + 1)]
+        block_maps = with_no_class(segmap) if self.clade else segmap
+        maps = [F.interpolate(block_maps, size=size, mode="nearest") for size in scales[:-1]] + [block_maps]
+        grid_map = maps[0][:, :self.num_classes] if self.clade else maps[0]
+        x = self.fc(grid_map)
+        x = self.head_0(x, maps[0], z)
         x = F.interpolate(x, scale_factor=2, mode="nearest")
         for blk in self.middle:
-            x = blk(x, segmap, z)
-        for blk in self.up_blocks:
+            x = blk(x, maps[1], z)
+        for blk, scale_map in zip(self.up_blocks, maps[2:]):
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = blk(x, segmap, z)
+            x = blk(x, scale_map, z)
         return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
 
 

@@ -35,6 +35,7 @@ CYCLEGAN_ID = "cyclegan-test"
 SEGMENTER_ID = "segmenter-test"
 HYBRID_ID = "hybrid-test"
 PRESET_IDS = ("sunny", "misty")
+HYBRID_SERVER_ONLY = "Composes the picture from photo segments of a bank before the network (server only)."
 # Hybrid styles are colour statistics: mean R, G, B then std R, G, B, in [0, 1].
 HYBRID_PRESETS = {"golden": [0.8, 0.6, 0.3, 0.2, 0.15, 0.1], "grey": [0.45, 0.47, 0.5, 0.1, 0.1, 0.1]}
 # The Gaussian random styles are drawn from (the card's code_mean, code_scale): off-centre and not
@@ -206,4 +207,4 @@ def write_tiny_hybrid(directory: Path, photo_roots: list[Path]) -> None:
                            else f"thumbnails/{HYBRID_ID}-{preset_id}.jpg", code=code)
                for preset_id, code in HYBRID_PRESETS.items()]
     _write_card(directory, HYBRID_ID, hybrid_refiner(LANDSCAPE, seed=6), kind="hybrid", input_kind="labels",
-                label_set=LANDSCAPE, exemplar_bank=bank, style_presets=presets)
+                label_set=LANDSCAPE, exemplar_bank=bank, style_presets=presets, server_only=HYBRID_SERVER_ONLY)

@@ -1,0 +1,58 @@
+"""Static int8 quantisation of an exported SPADE, calibrated on real label maps with the painter's random styles.
+
+`python -m model_training quantize weights/spade-landscape.json --data ../shared/datasets/stanford_background`
+rewrites the card's graph in place (QDQ: int8 weights per channel, uint8 activations, convs only; the
+norms and the class lookups stay float) and updates the card's hash and its `metrics.quantization` note. Measure the
+result with evaluate-realism against the float graph before shipping it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+from PIL import Image
+
+from backend.cards import ModelCard, write_card
+from model_training.export import sha256
+
+CALIBRATION_MAPS = 64
+
+
+class LabelMapCalibration(CalibrationDataReader):
+    """Feeds of training label maps (resized to the card's size) with seeded styles from the card's Gaussian."""
+
+    def __init__(self, card: dict, data: Path, limit: int = CALIBRATION_MAPS, seed: int = 0):
+        names = (data / "splits" / "train.txt").read_text().split()[:limit]
+        size = card["size"]
+        codes = card["style_encoder"]
+        mean, scale = np.asarray(codes["code_mean"]), np.asarray(codes["code_scale"])
+        rng = np.random.default_rng(seed)
+        self.feeds = iter([
+            {"labels": np.asarray(Image.open(data / "labels" / f"{Path(name).stem}.png")
+                                  .resize((size, size), Image.Resampling.NEAREST), np.int64)[None, None],
+             "style": (mean + scale @ rng.standard_normal(len(mean))).astype(np.float32)[None]}
+            for name in names])
+
+    def get_next(self) -> dict | None:
+        return next(self.feeds, None)
+
+
+def quantize_card(card_path: Path, data: Path, limit: int = CALIBRATION_MAPS) -> Path:
+    card = json.loads(card_path.read_text())
+    graph = card_path.parent / card["onnx"]
+    with tempfile.TemporaryDirectory() as folder:
+        prepared = Path(folder) / "prepared.onnx"
+        quant_pre_process(str(graph), str(prepared), skip_symbolic_shape=True)
+        quantize_static(str(prepared), str(graph), LabelMapCalibration(card, data, limit),
+                        quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
+    card["onnx_sha256"] = sha256(graph)
+    card["metrics"]["quantization"] = (f"static int8 (QDQ, convs only, per-channel weights), calibrated on {limit} "
+                            f"label maps of {data.name} with random styles")
+    write_card(ModelCard.model_validate(card), card_path)
+    return graph

@@ -1,0 +1,334 @@
+"""Painting on the device: onnxruntime-web in real Chromium, with the server's routes blocked, offline, from a
+static export, when things break, and the device's pictures against the server's for the same input."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import io
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.helpers.browser import (REPO_ROOT, canvas_colours, mouse_stroke, running_server, wait_for_output_change,
+                                   wait_for_settled_output, wait_ready)
+from tests.helpers.tiny_models import CYCLEGAN_ID, FACADES_ID, SEGMENTER_ID, SIZES, SKETCH_ID, SPADE_ID
+
+pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+API_ROUTES = ("translate", "segment", "sketch", "style-code", "models", "healthz", "readyz")
+MODEL_CACHE = "gaugan-models-v1"
+MAX_MEAN_ABS_DIFF = 2 / 255
+SEED = 12345
+
+
+@pytest.fixture(scope="module")
+def server(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    log = tmp_path_factory.mktemp("device-server") / "server.log"
+    with running_server(tiny_weights, log) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def manifest(server: str) -> dict:
+    return httpx.get(f"{server}/device/manifest.json").json()
+
+
+def card_of(manifest: dict, model_id: str) -> dict:
+    return next(m["card"] for m in manifest["models"] if m["id"] == model_id)
+
+
+@pytest.fixture
+def open_context(browser):
+    """new_context(**options) with a 30 s timeout and uncaught page errors collected; all closed afterwards."""
+    contexts, errors = [], []
+
+    def opener(**options):
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, **options)
+        context.set_default_timeout(30000)
+        context.on("page", lambda page: page.on("pageerror", lambda error: errors.append(str(error))))
+        contexts.append(context)
+        return context
+
+    yield opener
+    for context in contexts:
+        context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def block_api(page) -> None:
+    """Every server route aborts, the socket closes: only the page, the runtime and the models get through."""
+    for route in API_ROUTES:
+        page.route(f"**/{route}", lambda r: r.abort())
+        page.route(f"**/{route}?*", lambda r: r.abort())
+    page.route_web_socket("**/ws", lambda socket: socket.close())
+
+
+def seed_settings(context, settings: dict, drawings: dict[str, np.ndarray] | None = None) -> None:
+    """Settings (and drawings) in localStorage before the page's scripts run, as a returning painter has them."""
+    values = {"gaugan-painter:settings": json.dumps(settings)}
+    for model_id, indices in (drawings or {}).items():
+        values[f"gaugan-painter:drawing:{model_id}"] = json.dumps(
+            {"size": indices.shape[0], "data": base64.b64encode(indices.astype(np.uint8).tobytes()).decode()})
+    # The script runs in every frame, about:blank included, which has no storage: only the painter's page seeds.
+    context.add_init_script(f"""(() => {{
+      if (location.protocol !== 'http:' || sessionStorage.getItem('seeded')) return;
+      sessionStorage.setItem('seeded', '1');
+      for (const [key, value] of Object.entries({json.dumps(values)})) localStorage.setItem(key, value);
+    }})()""")
+
+
+def where(page) -> str:
+    return page.get_by_test_id("result-where").get_attribute("data-where")
+
+
+def notices(page) -> str:
+    return page.get_by_test_id("device-notices").inner_text()
+
+
+def wait_for_notice(page, words: str) -> None:
+    page.wait_for_function("(words) => document.querySelector('[data-testid=device-notices]').textContent"
+                           ".toLowerCase().includes(words)", arg=words.lower())
+
+
+def picture(page) -> np.ndarray:
+    data = page.evaluate("""async () => {
+      const image = document.querySelector('[data-testid=output-image]');
+      const bytes = new Uint8Array(await (await fetch(image.src)).arrayBuffer());
+      let text = ''; for (const b of bytes) text += String.fromCharCode(b);
+      return btoa(text);
+    }""")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"), np.float64) / 255
+
+
+def bands(size: int, ids: list[int]) -> np.ndarray:
+    rows = np.arange(size) * len(ids) // size
+    return np.repeat(np.asarray(ids, np.uint8)[rows][:, None], size, axis=1)
+
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def server_picture(server: str, image: np.ndarray, **fields) -> np.ndarray:
+    response = httpx.post(f"{server}/translate", data={k: str(v) for k, v in fields.items()},
+                          files={"image": ("drawing.png", png(image), "image/png")}, timeout=30)
+    assert response.status_code == 200, response.text
+    return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"), np.float64) / 255
+
+
+def paint_on_device(open_context, server: str, settings: dict, drawings: dict) -> object:
+    context = open_context(service_workers="block")
+    seed_settings(context, {"placement": "device", **settings}, drawings)
+    page = context.new_page()
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    page.wait_for_function("() => document.querySelector('[data-testid=result-where]').dataset.where === 'device'")
+    return page
+
+
+# ---- (a) no server routes ----
+
+def test_paints_on_the_device_with_every_api_route_blocked(open_context, server: str):
+    context = open_context(service_workers="block")
+    page = context.new_page()
+    block_api(page)
+    page.goto(server + "/")
+    wait_ready(page)
+    first = wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    assert page.get_by_test_id("result-where").inner_text() == "This device"
+    assert "On this device" in page.get_by_test_id("status").inner_text()
+    size, _ = canvas_colours(page)
+    page.get_by_test_id("label-tree").click()
+    mouse_stroke(page, [(2, 2), (size - 2, size - 2)])
+    wait_for_output_change(page, first, timeout=30)
+    assert where(page) == "device"
+
+
+# ---- (b) offline after one visit ----
+
+def test_after_one_visit_it_opens_and_paints_offline(open_context, server: str):
+    context = open_context()
+    page = context.new_page()
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    page.evaluate("() => navigator.serviceWorker.ready")
+    # The default model and its style encoder are downloaded and kept for the next visit.
+    page.wait_for_function(f"""async () => {{
+      const cache = await caches.open('{MODEL_CACHE}');
+      return (await cache.keys()).length >= 2;
+    }}""")
+    context.set_offline(True)
+    page.reload()
+    wait_ready(page)
+    first = wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    size, _ = canvas_colours(page)
+    page.get_by_test_id("label-water").click()
+    mouse_stroke(page, [(size - 3, 3), (3, size - 3)])
+    wait_for_output_change(page, first, timeout=30)
+
+
+# ---- (c) the static export on a plain file server ----
+
+class _StaticHandler(http.server.SimpleHTTPRequestHandler):
+    # What any static host maps; Python's own table lacks .mjs and .wasm on some versions.
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def static_site(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("static") / "site"
+    subprocess.run([sys.executable, "-m", "backend.export_static", str(folder), "--weights", str(tiny_weights)],
+                   cwd=REPO_ROOT, check=True, capture_output=True)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_StaticHandler, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_static_export_paints_switches_model_and_filters(open_context, static_site: str):
+    context = open_context(service_workers="block")
+    page = context.new_page()
+    page.goto(static_site + "/")
+    wait_ready(page)
+    first = wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    wait_for_notice(page, "one thread: this host does not send COOP/COEP headers")
+
+    page.get_by_test_id("model-select").select_option(FACADES_ID)
+    facades = wait_for_output_change(page, first, timeout=30)
+    page.get_by_test_id("filter-select").select_option(CYCLEGAN_ID)
+    wait_for_output_change(page, facades, timeout=30)
+    assert where(page) == "device"
+
+
+# ---- (d) failures: a message, a picture, and the drawing untouched ----
+
+def test_a_damaged_cached_model_is_fetched_again(open_context, server: str, manifest: dict):
+    onnx_url = next(m["files"]["onnx"]["url"] for m in manifest["models"] if m["id"] == SPADE_ID)
+    context = open_context(service_workers="block")
+    seed_settings(context, {"placement": "device"})
+    page = context.new_page()
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    size, _ = canvas_colours(page)
+    page.get_by_test_id("label-tree").click()
+    mouse_stroke(page, [(4, 4), (size - 4, 4)])
+    wait_for_settled_output(page, timeout=30)
+    _, drawing = canvas_colours(page)
+    page.evaluate("""async ([name, url]) => {
+      const cache = await caches.open(name);
+      const key = new URL(url, document.baseURI).href;
+      const whole = new Uint8Array(await (await cache.match(key)).arrayBuffer());
+      await cache.put(key, new Response(whole.slice(0, whole.length >> 1)));
+    }""", [MODEL_CACHE, onnx_url])
+
+    page.reload()
+    wait_ready(page)
+    wait_for_notice(page, "damaged; downloading it again")
+    wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    assert canvas_colours(page)[1] == drawing
+
+
+def test_without_webassembly_threads_it_says_so_and_paints(open_context, server: str):
+    context = open_context(service_workers="block")
+    context.add_init_script("delete globalThis.SharedArrayBuffer;")
+    page = context.new_page()
+    block_api(page)
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    wait_for_notice(page, "one thread")
+    assert where(page) == "device"
+
+
+def test_a_model_too_big_for_memory_falls_back_to_the_server(open_context, server: str, manifest: dict):
+    huge = json.loads(json.dumps(manifest))
+    for model in huge["models"]:
+        if model["id"] == SPADE_ID:
+            model["files"]["onnx"]["bytes"] = 8 * 2**30
+    context = open_context(service_workers="block")
+    seed_settings(context, {"placement": "device"})
+    page = context.new_page()
+    page.route("**/device/manifest.json", lambda route: route.fulfill(json=huge))
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_notice(page, "too big for this device's memory")
+    page.wait_for_function("() => document.querySelector('[data-testid=result-where]').dataset.where === 'server'")
+    size, _ = canvas_colours(page)
+    page.get_by_test_id("label-water").click()
+    mouse_stroke(page, [(3, size // 2), (size - 3, size // 2)])
+    settled = wait_for_settled_output(page, timeout=30)
+    assert settled and where(page) == "server"
+    assert page.get_by_test_id("undo").is_enabled(), "the stroke is in the drawing"
+
+
+# ---- (e) the device's picture is the server's ----
+
+@pytest.mark.parametrize("case", ["spade-preset", "spade-seed", "pix2pix-labels", "pix2pix-sketch", "cyclegan-filter"])
+def test_device_picture_matches_the_server(open_context, server: str, manifest: dict, case: str):
+    model_id = {"pix2pix-labels": FACADES_ID, "pix2pix-sketch": SKETCH_ID}.get(case, SPADE_ID)
+    size = SIZES[model_id]
+    if case == "pix2pix-sketch":
+        drawing = (np.indices((size, size)).sum(axis=0) % 9 == 0).astype(np.uint8)  # 1 = ink
+        server_input = np.where(drawing == 1, 0, 255).astype(np.uint8)
+    else:
+        ids = [c["id"] for c in card_of(manifest, model_id)["label_set"]["classes"]]
+        drawing = server_input = bands(size, ids)
+    style, fields = {}, {}
+    if case == "spade-seed":
+        style, fields = {"kind": "seed", "seed": SEED}, {"seed": SEED}
+    elif model_id == SPADE_ID:
+        style, fields = {"kind": "preset", "id": "misty"}, {"style_id": "misty"}
+    settings = {"model": model_id, "styles": {model_id: style} if style else {}}
+    if case == "cyclegan-filter":
+        settings["filter"] = fields["filter"] = CYCLEGAN_ID
+
+    page = paint_on_device(open_context, server, settings, {model_id: drawing})
+    on_device = picture(page)
+    on_server = server_picture(server, server_input, model=model_id, **fields)
+    assert on_device.shape == on_server.shape
+    assert np.abs(on_device - on_server).mean() <= MAX_MEAN_ABS_DIFF
+
+
+def test_device_segmentation_matches_the_server(open_context, server: str, manifest: dict):
+    label_set = card_of(manifest, SPADE_ID)["label_set"]
+    page = paint_on_device(open_context, server, {"model": SPADE_ID}, {})
+    size = SIZES[SEGMENTER_ID]
+    photo = (np.random.default_rng(3).random((size, size, 3)) * 255).astype(np.uint8)
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(photo)}])
+    page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+    colour_ids = {c["colour"]: c["id"] for c in label_set["classes"]}
+    on_device = np.array([colour_ids.get(c, -1) for c in canvas_colours(page)[1]]).reshape(size, size)
+
+    response = httpx.post(f"{server}/segment", data={"model": SEGMENTER_ID},
+                          files={"image": ("photo.png", png(photo), "image/png")}, timeout=30)
+    assert response.status_code == 200, response.text
+    on_server = np.asarray(Image.open(io.BytesIO(response.content)))
+    assert (on_device == on_server).mean() >= 0.99
