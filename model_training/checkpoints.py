@@ -41,7 +41,8 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, dict[str, nn.Module], di
         state = saved["state"][name]
         if getattr(config.model, "teacher", None):
             # A distilled student and its teacher's encoder are saved with spectral norm already folded.
-            from model_training.distill_spade import copy_parameters, strip_spectral_norm
+            from model_training.distill_spade import copy_parameters
+            from model_training.export import strip_spectral_norm
 
             strip_spectral_norm(module)
             copy_parameters(module, state)

@@ -25,6 +25,7 @@ from torch import nn
 from model_training import runtime as rt
 from model_training.config import SpadeModelConfig, TrainConfig
 from model_training.datasets import build_dataset, label_set_of
+from model_training.export import strip_spectral_norm
 from model_training.labelsets import colourise, num_classes
 from model_training.models.spade import CLADE, SPADE, SPADEGenerator, StyleEncoder, one_hot
 
@@ -72,12 +73,6 @@ def load_teacher(card_path: Path, student: SpadeModelConfig, classes: int) -> tu
     return generator.eval(), encoder.eval()
 
 
-def strip_spectral_norm(module: nn.Module) -> None:
-    for child in module.modules():
-        if hasattr(child, "weight_orig"):
-            nn.utils.remove_spectral_norm(child)
-
-
 @torch.no_grad()
 def copy_parameters(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Parameter by parameter: `load_state_dict` still runs spectral norm's load hook after its removal."""
@@ -91,10 +86,10 @@ def copy_parameters(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
 @torch.no_grad()
 def clade_tables(norm: SPADE, embed: nn.Module, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(gamma, beta) [classes + 1, channels]: the teacher's gamma/beta inside a uniform region of each class,
-    and for no class (an all-zero one-hot map), with SPADE's `1 +` moved out as CLADE's gamma counts it in."""
+    and for no class (an all-zero one-hot map). Both norms add the `1 +` themselves."""
     uniform = torch.cat([torch.eye(classes), torch.zeros(1, classes)])[:, :, None, None].expand(-1, -1, 5, 5)
     gamma, beta = norm.gamma_beta(embed(uniform.contiguous()))
-    return gamma[:, :, 2, 2] + 1, beta[:, :, 2, 2]
+    return gamma[:, :, 2, 2], beta[:, :, 2, 2]
 
 
 @torch.no_grad()
@@ -112,7 +107,7 @@ def student_from_teacher(teacher: SPADEGenerator, cfg: SpadeModelConfig, classes
             if hasattr(s_block, name):
                 clade: CLADE = getattr(s_block, name)
                 gamma, beta = clade_tables(getattr(t_block, name), t_block.embed[0], classes)
-                clade.gamma.copy_(gamma - 1)  # CLADE adds the 1 itself
+                clade.gamma.copy_(gamma)
                 clade.beta.copy_(beta)
     return student
 
@@ -124,10 +119,15 @@ def teacher_session(card_path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(card_path.parent / card["onnx"]), options, providers=["CPUExecutionProvider"])
 
 
-def random_styles(card_path: Path, count: int, generator: torch.Generator) -> torch.Tensor:
-    """[count, z_dim] codes from the teacher card's Gaussian, each at a random spread."""
+def style_gaussian(card_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean [z_dim], scale [z_dim, z_dim]) of the teacher card's random-style Gaussian."""
     codes = json.loads(card_path.read_text())["style_encoder"]
-    mean, scale = torch.tensor(codes["code_mean"]), torch.tensor(codes["code_scale"])
+    return torch.tensor(codes["code_mean"]), torch.tensor(codes["code_scale"])
+
+
+def random_styles(gaussian: tuple[torch.Tensor, torch.Tensor], count: int, generator: torch.Generator) -> torch.Tensor:
+    """[count, z_dim] codes from the teacher's Gaussian, each at a random spread."""
+    mean, scale = gaussian
     spread = torch.rand(count, 1, generator=generator) * MAX_STYLE_SPREAD
     return mean + spread * (torch.randn(count, len(mean), generator=generator) @ scale.T)
 
@@ -143,6 +143,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
     teacher, encoder = load_teacher(teacher_card, m, classes)
     teacher_graph = teacher_session(teacher_card, config.run.threads or 1)
+    gaussian = style_gaussian(teacher_card)
     generator = run.wrap(student_from_teacher(teacher, m, classes))
     del teacher
     optimiser = torch.optim.Adam(generator.parameters(), lr=config.optim.lr_g,
@@ -164,7 +165,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         for batch in loader:
             rt.linear_decay(optimiser, config.optim.lr_g, loop.step, config.run.max_steps, config.optim.decay_from)
             labels = batch["labels"]
-            styles = random_styles(teacher_card, labels.shape[0], style_rng)
+            styles = random_styles(gaussian, labels.shape[0], style_rng)
             target = teacher_picture(labels, styles)
             generator.train()
             picture = generator(one_hot(labels.to(run.device), classes), styles.to(run.device))
@@ -173,7 +174,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             losses["l1_to_teacher"].backward()
             optimiser.step()
 
-            sample = lambda path: save_samples(generator, teacher_picture, teacher_card, val_batch, label_set,
+            sample = lambda path: save_samples(generator, teacher_picture, gaussian, val_batch, label_set,
                                                run, path)
             if loop.step_done(labels.shape[0], losses, sample):
                 break
@@ -181,13 +182,13 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
 
 @torch.no_grad()
-def save_samples(generator, teacher_picture, teacher_card: Path, batch: dict, label_set, run: rt.Runtime,
+def save_samples(generator, teacher_picture, gaussian: tuple[torch.Tensor, torch.Tensor], batch: dict, label_set, run: rt.Runtime,
                  path: Path) -> None:
     """labels | teacher | student, in two random styles, on validation maps."""
     generator.eval()
     classes = num_classes(label_set)
     labels = batch["labels"]
-    styles = random_styles(teacher_card, 2 * labels.shape[0], torch.Generator().manual_seed(0))
+    styles = random_styles(gaussian, 2 * labels.shape[0], torch.Generator().manual_seed(0))
     rows = []
     for i, label_map in enumerate(labels):
         coloured = torch.from_numpy(colourise(label_map[0].numpy(), label_set)).permute(2, 0, 1).float() / 127.5 - 1

@@ -47,3 +47,13 @@ def browser():
         chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The real server (a subprocess) on the tiny weights, one per browser test module; yields its base URL."""
+    from tests.helpers.browser import running_server
+
+    log = tmp_path_factory.mktemp("browser-server") / "server.log"
+    with running_server(tiny_weights, log) as base_url:
+        yield base_url

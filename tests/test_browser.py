@@ -28,13 +28,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def server(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
-    log = tmp_path_factory.mktemp("browser-server") / "server.log"
-    with running_server(tiny_weights, log) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="module")
 def catalogue(server: str) -> dict:
     with urllib.request.urlopen(server + "/models") as response:
         return json.load(response)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.browser import (
-    REPO_ROOT, canvas_colours, running_server, wait_for_output_change, wait_for_settled_output,
+    REPO_ROOT, canvas_colours, wait_for_output_change, wait_for_settled_output,
     wait_ready,
 )
 from tests.helpers.tiny_models import SKETCH_ID
@@ -30,13 +30,6 @@ VIEWPORTS = {
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
               "has_touch": True},
 }
-
-
-@pytest.fixture(scope="module")
-def server(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
-    log = tmp_path_factory.mktemp("a11y-server") / "server.log"
-    with running_server(tiny_weights, log) as base_url:
-        yield base_url
 
 
 def open_painter(browser, server: str, device: str):

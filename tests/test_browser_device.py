@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers.browser import (REPO_ROOT, canvas_colours, mouse_stroke, running_server, wait_for_output_change,
+from tests.helpers.browser import (REPO_ROOT, canvas_colours, mouse_stroke, wait_for_output_change,
                                    wait_for_settled_output, wait_ready)
 from tests.helpers.tiny_models import CYCLEGAN_ID, FACADES_ID, SEGMENTER_ID, SIZES, SKETCH_ID, SPADE_ID
 
@@ -32,13 +32,6 @@ API_ROUTES = ("translate", "segment", "sketch", "style-code", "models", "healthz
 MODEL_CACHE = "gaugan-models-v1"
 MAX_MEAN_ABS_DIFF = 2 / 255
 SEED = 12345
-
-
-@pytest.fixture(scope="module")
-def server(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory):
-    log = tmp_path_factory.mktemp("device-server") / "server.log"
-    with running_server(tiny_weights, log) as base_url:
-        yield base_url
 
 
 @pytest.fixture(scope="module")
