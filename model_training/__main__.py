@@ -88,7 +88,11 @@ def _evaluate_realism(args: argparse.Namespace) -> None:
 def _quantize(args: argparse.Namespace) -> None:
     from model_training.quantize import quantize_card
 
-    print(f"quantised: {quantize_card(Path(args.card), Path(args.data), args.limit)}")
+    try:
+        graph = quantize_card(Path(args.card), Path(args.data), args.limit)
+    except (FileNotFoundError, ValueError) as error:  # bad card or data: a message, not a traceback
+        raise SystemExit(f"quantize: {error}") from error
+    print(f"quantised: {graph}")
 
 
 def _fixtures(args: argparse.Namespace) -> None:

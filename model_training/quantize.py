@@ -8,11 +8,11 @@ result with evaluate-realism against the float graph before shipping it.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 from PIL import Image
@@ -27,7 +27,13 @@ class LabelMapCalibration(CalibrationDataReader):
     """Feeds of training label maps (resized to the card's size) with seeded styles from the card's Gaussian."""
 
     def __init__(self, card: dict, data: Path, limit: int = CALIBRATION_MAPS, seed: int = 0):
-        names = (data / "splits" / "train.txt").read_text().split()[:limit]
+        split = data / "splits" / "train.txt"
+        if not split.exists():
+            raise FileNotFoundError(f"no {split}: --data must be a label-folder dataset (splits/, labels/)")
+        names = split.read_text().split()[:limit]
+        if not names:
+            raise ValueError(f"{split} lists no label maps to calibrate on")
+        self.count = len(names)
         size = card["size"]
         codes = card["style_encoder"]
         mean, scale = np.asarray(codes["code_mean"]), np.asarray(codes["code_scale"])
@@ -42,17 +48,31 @@ class LabelMapCalibration(CalibrationDataReader):
         return next(self.feeds, None)
 
 
+def quantizable_card(card_path: Path) -> dict:
+    """The card, if its graph is a float SPADE this module can quantise; else a ValueError saying why."""
+    if not card_path.is_file():
+        raise FileNotFoundError(f"no model card at {card_path}")
+    card = ModelCard.model_validate_json(card_path.read_text()).model_dump(mode="json")
+    if card["kind"] != "spade" or card["style_encoder"] is None:
+        raise ValueError(f"{card_path.name} is a {card['kind']} model: only SPADE cards are quantised")
+    # Quantising a QDQ graph again stacks a second set of Q/DQ pairs on the first.
+    if any(node.op_type == "QuantizeLinear" for node in onnx.load(str(card_path.parent / card["onnx"])).graph.node):
+        raise ValueError(f"{card['onnx']} is already quantised")
+    return card
+
+
 def quantize_card(card_path: Path, data: Path, limit: int = CALIBRATION_MAPS) -> Path:
-    card = json.loads(card_path.read_text())
+    card = quantizable_card(card_path)
     graph = card_path.parent / card["onnx"]
+    calibration = LabelMapCalibration(card, data, limit)
     with tempfile.TemporaryDirectory() as folder:
         prepared = Path(folder) / "prepared.onnx"
         quant_pre_process(str(graph), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(graph), LabelMapCalibration(card, data, limit),
+        quantize_static(str(prepared), str(graph), calibration,
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
     card["onnx_sha256"] = sha256(graph)
-    card["metrics"]["quantization"] = (f"static int8 (QDQ, convs only, per-channel weights), calibrated on {limit} "
-                            f"label maps of {data.name} with random styles")
+    card["metrics"]["quantization"] = (f"static int8 (QDQ, convs only, per-channel weights), calibrated on "
+                                       f"{calibration.count} label maps of {data.name} with random styles")
     write_card(ModelCard.model_validate(card), card_path)
     return graph
