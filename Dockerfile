@@ -45,11 +45,28 @@ RUN pip install . && pip uninstall --yes gaugan-painter onnxruntime && pip insta
 FROM cuda-python AS runtime-gpu
 COPY --from=builder-gpu /opt/venv /opt/venv
 
+# --- onnxruntime-web, which the page loads to paint on the device: Debian's node and npm install exactly
+# the version package-lock.json pins (axe-core, a devDependency, is for the tests), here only, so the served
+# image gets the runtime files and no node.
+FROM ${PYTHON_IMAGE} AS onnxruntime-web
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json ./
+# No install script runs: the image needs the package's files only.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# Of dist/, only what the page loads, picked as `python -m backend.export_static` picks it: the bundles
+# frontend/js/device/runtime.js imports and the WebAssembly builds (tests/test_deploy.py checks the names).
+RUN mkdir /vendor && cd node_modules/onnxruntime-web/dist && cp ort.wasm.min.mjs ort.webgpu.min.mjs ort-wasm-* /vendor/
+
 # --- The served image, on whichever runtime RUNTIME names.
 FROM runtime-${RUNTIME}
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin painter
 WORKDIR /app
-# Owned by root: the server cannot rewrite its own code or models.
+# Owned by root: the server cannot rewrite its own code or models. onnxruntime-web comes first (it changes
+# least often), where a checkout has it after `npm ci`, so the default VENDOR_DIR finds it.
+COPY --from=onnxruntime-web /vendor/ node_modules/onnxruntime-web/dist/
 COPY backend/ backend/
 COPY frontend/ frontend/
 COPY weights/ weights/

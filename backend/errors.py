@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.isolation import ISOLATION_HEADERS
+
 log = logging.getLogger("backend.errors")
 
 
@@ -88,7 +90,9 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_json(500, "internal server error")
+    # Starlette sends this response from its outermost layer, outside every middleware the app adds, so the
+    # isolation middleware (backend/isolation.py) never sees it and cannot add these headers itself.
+    return error_json(500, "internal server error", ISOLATION_HEADERS)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -42,13 +42,19 @@ class ExportReport:
         self.written.append((target.relative_to(root).as_posix(), target.stat().st_size))
 
 
-def vendor_files(frontend_dir: Path, vendor_dir: Path) -> list[Path]:
-    """The runtime files the page loads: those its sources name under vendor/onnxruntime-web/ and, when it
-    names any, the WebAssembly side files."""
+def page_vendor_names(frontend_dir: Path) -> set[str]:
+    """The names of the files the page's sources load from vendor/onnxruntime-web/ (the Dockerfile copies them)."""
     named = set()
     for pattern in PAGE_SOURCES:
         for source in frontend_dir.rglob(pattern):
             named.update(VENDOR_REFERENCE.findall(source.read_text(encoding="utf-8", errors="replace")))
+    return named
+
+
+def vendor_files(frontend_dir: Path, vendor_dir: Path) -> list[Path]:
+    """The runtime files the page loads: those its sources name under vendor/onnxruntime-web/ and, when it
+    names any, the WebAssembly side files."""
+    named = page_vendor_names(frontend_dir)
     if not named:
         return []
     if not vendor_dir.is_dir():

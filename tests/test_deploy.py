@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from backend.export_static import RUNTIME_SIDE_FILES, page_vendor_names
 from backend.settings import MEGABYTE, Settings
 from tests.helpers.server import free_port, wait_until_healthy
 
@@ -195,13 +196,26 @@ def test_dockerfile_copies_paths_that_exist_and_reach_the_build_context(dockerfi
                 assert (REPO / source).exists(), f"COPY {source}: no such path"
                 assert not ignored_by_docker(source, patterns), f"COPY {source}: excluded by .dockerignore"
                 copied.add(source.rstrip("/"))
-    assert {"pyproject.toml", "backend", "frontend", "weights"} <= copied
-    for heavy in (".venv", ".git", "runs", "tests", "model_training", ".pytest_cache", "__pycache__"):
+    assert {"pyproject.toml", "package.json", "package-lock.json", "backend", "frontend", "weights"} <= copied
+    for heavy in (".venv", ".git", "runs", "tests", "model_training", ".pytest_cache", "__pycache__", "node_modules"):
         assert ignored_by_docker(heavy, patterns), f"{heavy} should stay out of the build context"
     # A hybrid model's bank and style thumbnails are served with it; the judge segmenter is evaluation-only.
     for served in ("weights/hybrid-landscape.bank.npz", "weights/styles/hybrid-landscape/golden.jpg"):
         assert not ignored_by_docker(served, patterns), f"{served} must reach the image"
     assert ignored_by_docker("weights/judges", patterns), "weights/judges/ is not served: keep it out of the image"
+
+
+def test_dockerfile_ships_what_the_page_loads_of_the_pinned_onnxruntime_web_and_no_node(dockerfile):
+    npm = dockerfile.stage("onnxruntime-web")
+    runs = " ".join(npm.all("RUN"))
+    assert "npm ci --omit=dev" in runs, "package-lock.json's versions, no devDependencies"
+    assert "onnxruntime-web" in json.loads((REPO / "package.json").read_text())["dependencies"]
+    # The files the static export ships (backend/export_static.py), named in the stage's `cp`.
+    assert page_vendor_names(REPO / "frontend") | {RUNTIME_SIDE_FILES} <= set(runs.split())
+    (copy,) = [a for a in final_stage(dockerfile).all("COPY") if "--from=onnxruntime-web" in a]
+    assert Path(copy.split()[-1]) == Settings.model_fields["vendor_dir"].default.relative_to(REPO), "VENDOR_DIR"
+    served = [final_stage(dockerfile), *(dockerfile.stage(n) for n in ("runtime-cpu", "runtime-gpu", "cuda-python"))]
+    assert not [run for stage in served for run in stage.all("RUN") if re.search(r"\b(nodejs|npm)\b", run)]
 
 
 # --- The image's command, run here.

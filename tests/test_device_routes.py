@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
+from backend.app import create_app
 from backend.export_static import main as export_main
-from tests.helpers import make_client
+from backend.routes.deps import get_engine
+from tests.helpers import make_client, server_settings
 from tests.helpers.tiny_models import CYCLEGAN_ID, HYBRID_ID, HYBRID_SERVER_ONLY, PRESET_IDS, SPADE_ID
 
 ISOLATION = {"cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp",
              "cross-origin-resource-policy": "same-origin"}
+
+
+def isolated(headers) -> bool:
+    return all(headers.get(name) == value for name, value in ISOLATION.items())
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +58,19 @@ def test_files_carry_their_sha256_as_etag_and_revalidate(client):
 
 def test_every_http_response_is_cross_origin_isolated(client):
     for url in ("/", "/models", "/device/manifest.json", "/device/files/nope", "/vendor/onnxruntime-web/ort.wasm.min.mjs"):
-        headers = client.get(url).headers
-        assert all(headers.get(name) == value for name, value in ISOLATION.items()), url
+        assert isolated(client.get(url).headers), url
+
+
+def test_an_unhandled_error_is_a_500_that_is_still_isolated(tiny_weights):
+    def broken_engine():
+        raise RuntimeError("a bug (simulated)")
+
+    app = create_app(server_settings(tiny_weights))
+    app.dependency_overrides[get_engine] = broken_engine
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/models")
+    assert response.status_code == 500 and response.json() == {"detail": "internal server error"}
+    assert isolated(response.headers)
 
 
 def test_vendor_files_have_their_mime_types_and_nothing_else_is_served(client):
