@@ -16,7 +16,8 @@ const MODULES = [
   "device/tensors.js",
 ].map((name) => `js/${name}`);
 const SHELL = ["./", "index.html", "css/painter.css", ...MODULES, "device/manifest.json"];
-// The WebAssembly build the page loads when the browser has no WebGPU; the WebGPU build is cached on first use.
+// The WebAssembly build the page loads when the browser has no WebGPU (ort.wasm.min.mjs is also the script of
+// its proxy worker, ort-wasm-simd-threaded.mjs that of its threads); the WebGPU build is cached on first use.
 const RUNTIME = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"]
   .map((name) => `vendor/onnxruntime-web/${name}`);
 const API_ROUTES = ["translate", "segment", "sketch", "style-code", "ws", "models", "healthz", "readyz", "metrics",

@@ -1,5 +1,8 @@
 // Loads onnxruntime-web from the page's own vendor/ folder: WebGPU when the browser offers an adapter,
 // else WebAssembly (SIMD), on 2-4 threads when the page is cross-origin isolated, else on one thread.
+// WebAssembly runs in onnxruntime's proxy worker (ort.wasm.min.mjs itself, started as a module worker), so a
+// model computing for hundreds of milliseconds does not freeze the brush; WebGPU computes on the GPU already,
+// and the proxy does not support it, so it stays on the page.
 
 const VENDOR_WASM = "../../vendor/onnxruntime-web/ort.wasm.min.mjs";
 const VENDOR_WEBGPU = "../../vendor/onnxruntime-web/ort.webgpu.min.mjs";
@@ -34,6 +37,7 @@ export async function loadRuntime(scope = globalThis) {
     cores: scope.navigator?.hardwareConcurrency,
   });
   ort.env.wasm.numThreads = plan.threads;
+  ort.env.wasm.proxy = !webgpu;
   ort.env.wasm.wasmPaths = new URL("../../vendor/onnxruntime-web/", import.meta.url).href;
   return { ort, backend: webgpu ? "webgpu" : "wasm", threads: plan.threads, notice: plan.notice };
 }
