@@ -41,7 +41,7 @@ def browser():
     """Debian's chromium driven by Playwright, one per browser test module."""
     from playwright.sync_api import sync_playwright
 
-    from tests.helpers.browser import launch_chromium
+    from backend.browser import launch_chromium
 
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)

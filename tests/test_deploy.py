@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from backend.export_static import RUNTIME_SIDE_FILES, page_vendor_names
+from backend.export_static import vendor_files
 from backend.settings import MEGABYTE, Settings
 from tests.helpers.server import free_port, wait_until_healthy
 
@@ -210,8 +210,9 @@ def test_dockerfile_ships_what_the_page_loads_of_the_pinned_onnxruntime_web_and_
     runs = " ".join(npm.all("RUN"))
     assert "npm ci --omit=dev" in runs, "package-lock.json's versions, no devDependencies"
     assert "onnxruntime-web" in json.loads((REPO / "package.json").read_text())["dependencies"]
-    # The files the static export ships (backend/export_static.py), named in the stage's `cp`.
-    assert page_vendor_names(REPO / "frontend") | {RUNTIME_SIDE_FILES} <= set(runs.split())
+    # Exactly the runtime files the static export ships (backend/export_static.py), named in the stage's `cp`.
+    shipped = {path.name for path in vendor_files(REPO / "frontend", Settings.model_fields["vendor_dir"].default)}
+    assert shipped and shipped == {word for word in runs.split() if word.startswith("ort")}
     (copy,) = [a for a in final_stage(dockerfile).all("COPY") if "--from=onnxruntime-web" in a]
     assert Path(copy.split()[-1]) == Settings.model_fields["vendor_dir"].default.relative_to(REPO), "VENDOR_DIR"
     served = [final_stage(dockerfile), *(dockerfile.stage(n) for n in ("runtime-cpu", "runtime-gpu", "cuda-python"))]

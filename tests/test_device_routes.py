@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
-from backend.export_static import main as export_main
+from backend.export_static import main as export_main, vendor_files
 from backend.routes.deps import get_engine
 from tests.helpers import make_client, server_settings
 from tests.helpers.tiny_models import CYCLEGAN_ID, HYBRID_ID, HYBRID_SERVER_ONLY, PRESET_IDS, SPADE_ID
@@ -101,3 +101,18 @@ def test_export_writes_a_static_site_without_server_only_models(hybrid_weights, 
     assert (target / "index.html").is_file()
     assert export_main([str(target), "--weights", str(hybrid_weights)]) == 2  # not empty
     assert export_main([str(tmp_path / "other"), "--weights", str(hybrid_weights), "--models", "nope"]) == 2
+
+
+def test_export_ships_the_runtime_files_the_page_loads_and_no_other_build(tmp_path):
+    frontend, vendor = tmp_path / "frontend", tmp_path / "vendor"
+    (frontend / "js").mkdir(parents=True)
+    (frontend / "js" / "runtime.js").write_text('import("../vendor/onnxruntime-web/ort.wasm.min.mjs");\n')
+    vendor.mkdir()
+    (vendor / "ort.wasm.min.mjs").write_text('new Worker("ort-wasm-simd-threaded.mjs"); // ort-wasm-proxy-worker\n')
+    (vendor / "ort-wasm-simd-threaded.mjs").write_text('fetch("ort-wasm-simd-threaded.wasm");\n')
+    for unused in ("ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm",
+                   "ort.all.min.mjs"):
+        (vendor / unused).write_bytes(b"\0")
+    # The bundle names its loader, the loader its build; the jsep build and the other bundles are never loaded.
+    assert [path.name for path in vendor_files(frontend, vendor)] == [
+        "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm", "ort.wasm.min.mjs"]

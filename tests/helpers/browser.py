@@ -1,4 +1,5 @@
-"""Running the real server and Debian's chromium for the browser tests and the screenshot script."""
+"""Running the real server for the browser tests and the screenshot script (chromium is launched by
+backend/browser.py), and reading the painter's page."""
 
 from __future__ import annotations
 
@@ -10,14 +11,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
 from tests.helpers.server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-# `playwright install` cannot download browsers here; the system chromium runs headless without a sandbox.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
 
 
 def _status(url: str) -> int | None:
@@ -52,10 +49,6 @@ def running_server(weights: Path, log_path: Path, ready_path: str = "/readyz", t
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
 # ---- page helpers: the painter's canvas and result, read the way a person sees them ----

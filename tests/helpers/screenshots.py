@@ -13,9 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.helpers.browser import (
-    launch_chromium, mouse_stroke, running_server, to_client, wait_for_settled_output, wait_ready,
-)
+from backend.browser import launch_chromium
+from tests.helpers.browser import mouse_stroke, running_server, to_client, wait_for_settled_output, wait_ready
 
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
