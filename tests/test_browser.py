@@ -88,12 +88,13 @@ def test_palette_comes_from_models(page, landscape: dict):
 def test_strokes_paint_exact_labels_then_change_the_output(page, landscape: dict):
     before_output = output_digest(page)
     size, before = canvas_colours(page)
-    assert set(before) == {colour_of(landscape, "sky")}, "a new drawing is all background"
+    scene = {colour_of(landscape, name) for name in ("sky", "mountain", "tree", "water", "grass")}
+    assert set(before) == scene, "a new drawing starts from the starter landscape (frontend/js/starter.js)"
     select_label(page, "tree")
     mouse_stroke(page, [(5, size * 0.7), (size * 0.5, size * 0.6), (size - 5, size * 0.8)])
     _, after = canvas_colours(page)
-    counts = Counter(after)
-    assert counts[colour_of(landscape, "tree")] > size * 3
+    tree = colour_of(landscape, "tree")
+    assert Counter(after)[tree] > Counter(before)[tree] + size * 3
     assert set(after) <= palette_colours(landscape), "no anti-aliased colours outside the palette"
     wait_for_output_change(page, before_output)
 
@@ -125,7 +126,9 @@ def test_undo_and_redo_restore_exact_pixels(page, landscape: dict):
 
 
 def test_fill_fills_only_the_enclosed_region(page, landscape: dict):
-    size, _ = canvas_colours(page)
+    page.get_by_test_id("clear").click()
+    size, cleared = canvas_colours(page)
+    assert set(cleared) == {colour_of(landscape, "sky")}, "Clear paints the whole canvas with the background"
     select_label(page, "mountain")
     set_brush_size(page, 6)
     # A band across the whole canvas splits it into a top and a bottom region.

@@ -134,9 +134,12 @@ def test_tab_reaches_every_control(browser, server: str):
 def test_keyboard_alone_chooses_labels_paints_and_fills(browser, server: str):
     context, page, errors = open_painter(browser, server, "desktop")
     try:
-        size, blank = canvas_colours(page)
         sky, mountain, water = (page.get_by_test_id(f"label-{name}").get_attribute("title").split("(")[1][:7]
                                 for name in ("sky", "mountain", "water"))
+        # Clear the starter landscape: the fills below need one region of background.
+        tab_to(page, "clear")
+        page.keyboard.press("Enter")
+        size, blank = canvas_colours(page)
         assert set(blank) == {sky}
         first_picture = wait_for_settled_output(page)
 

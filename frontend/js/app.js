@@ -20,6 +20,7 @@ import { encodeGreyPng } from "./png.js";
 import { attachKeyboard } from "./keyboardcanvas.js";
 import { attachPointer } from "./pointer.js";
 import { paintSegment } from "./raster.js";
+import { starterDrawing } from "./starter.js";
 import { Store } from "./storage.js";
 
 const PAINTABLE_KINDS = new Set(["spade", "hybrid", "pix2pix"]);
@@ -643,7 +644,8 @@ function selectModel(id) {
   saveSettings();
   el("model-select").value = model.id;
 
-  surface.reset(model.size, state.labelSet, eraseValue(), carried ?? store.loadDrawing(model.id, model.size));
+  const drawing = carried ?? store.loadDrawing(model.id, model.size) ?? starterDrawing(state.labelSet, model.size);
+  surface.reset(model.size, state.labelSet, eraseValue(), drawing);
   if (carried) persistDrawing();
   history.clear();
   updateHistoryButtons();
