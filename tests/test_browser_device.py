@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 from tests.helpers.browser import (REPO_ROOT, canvas_colours, mouse_stroke, wait_for_output_change,
                                    wait_for_settled_output, wait_ready)
@@ -328,6 +328,74 @@ def test_device_segmentation_matches_the_server(open_context, server: str, manif
     assert response.status_code == 200, response.text
     on_server = np.asarray(Image.open(io.BytesIO(response.content)))
     assert (on_device == on_server).mean() >= 0.99
+
+
+def natural_photo(width: int, height: int, seed: int) -> np.ndarray:
+    """A photo-like picture: a lit gradient, soft-edged shapes in several colours, sensor noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    base = np.stack([120 + 80 * x, 150 - 60 * y, 200 - 90 * x * y], axis=2)
+    image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x0, y0 = rng.integers(0, width), rng.integers(0, height)
+        box = (x0, y0, x0 + rng.integers(10, width // 2), y0 + rng.integers(10, height // 2))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+    soft = np.asarray(image.filter(ImageFilter.GaussianBlur(1)), np.float64)
+    return np.clip(soft + rng.normal(0, 4, soft.shape), 0, 255).astype(np.uint8)
+
+
+def server_sketch(server: str, photo: np.ndarray) -> np.ndarray:
+    """The server's /sketch of a photo: 255 paper, 0 ink."""
+    response = httpx.post(f"{server}/sketch", files={"image": ("photo.png", png(photo), "image/png")}, timeout=30)
+    assert response.status_code == 200, response.text
+    return np.asarray(Image.open(io.BytesIO(response.content)))
+
+
+def test_a_photo_becomes_a_sketch_with_every_api_route_blocked(open_context, server: str):
+    context = open_context(service_workers="block")
+    seed_settings(context, {"model": SKETCH_ID})
+    page = context.new_page()
+    block_api(page)
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    size = SIZES[SKETCH_ID]
+    photo = natural_photo(size, size, seed=5)  # the model's size: no scaling between the drawing and the canvas
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(photo)}])
+    page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+    _, colours = canvas_colours(page)
+    assert set(colours) <= {"#000000", "#ffffff"}
+    ink = np.array([c == "#000000" for c in colours]).reshape(size, size)
+    assert 0 < ink.mean() < 0.3
+    assert (ink == (server_sketch(server, photo) == 0)).mean() >= 0.97
+
+
+# The page's sketch module on a photo (base64 RGBA): { ids (base64), width, height }.
+DEVICE_SKETCH_JS = """async ({ data, width, height }) => {
+  const { photoSketch } = await import('./js/device/sketch.js');
+  const rgba = Uint8ClampedArray.from(atob(data), (c) => c.charCodeAt(0));
+  const drawing = photoSketch(rgba, width, height);
+  return { ...drawing, ids: btoa(String.fromCharCode(...drawing.ids)) };
+}"""
+
+
+@pytest.mark.parametrize("width, height, seed", [(200, 150, 1), (320, 240, 2)])  # the second is shrunk first
+def test_device_sketch_matches_the_server(open_context, server: str, width: int, height: int, seed: int):
+    page = open_context(service_workers="block").new_page()
+    page.goto(server + "/")
+    photo = natural_photo(width, height, seed)
+    rgba = np.dstack([photo, np.full((height, width), 255, np.uint8)])
+    drawing = page.evaluate(DEVICE_SKETCH_JS, {"data": base64.b64encode(rgba.tobytes()).decode(),
+                                               "width": width, "height": height})
+    on_server = server_sketch(server, photo)
+    assert (drawing["height"], drawing["width"]) == on_server.shape
+    on_device = np.frombuffer(base64.b64decode(drawing["ids"]), np.uint8).reshape(on_server.shape)
+    assert 0 < (on_server == 0).mean() < 0.3
+    assert ((on_device == 1) == (on_server == 0)).mean() >= 0.97
 
 
 # ---- (f) the brush stays responsive while the device paints ----

@@ -8,13 +8,14 @@ import { progressText } from "./device/modelfiles.js";
 import { DevicePainter } from "./device/painter.js";
 import { fileRgba } from "./device/picture.js";
 import { PLACEMENTS, Placement, serverTrouble } from "./device/placement.js";
+import { photoSketch } from "./device/sketch.js";
 import { floodFill } from "./floodfill.js";
 import { History } from "./history.js";
 import { imageToRgba, squarePhoto, thumbnailUrl } from "./images.js";
 import { LabelCanvas } from "./labelcanvas.js";
 import {
   SKETCH_INK, SKETCH_LABEL_SET, SKETCH_PAPER,
-  indicesToGrey, labelMapToIndices, renderPalette, rgbaToIndices, rgbaToSketch,
+  indicesToGrey, indicesToRgba, labelMapToIndices, renderPalette, rgbaToIndices, rgbaToSketch,
 } from "./palette.js";
 import { encodeGreyPng } from "./png.js";
 import { attachKeyboard } from "./keyboardcanvas.js";
@@ -747,12 +748,21 @@ function saveBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
+/** A photo file -> its line drawing as an ImageData in the server's black and white. */
+async function sketchOnDevice(photo) {
+  const { rgba, width, height } = await fileRgba(photo);
+  const drawing = photoSketch(rgba, width, height);
+  return new ImageData(indicesToRgba(drawing.ids, SKETCH_LABEL_SET), drawing.width, drawing.height);
+}
+
 async function startFromPhoto(file) {
   const model = state.model;
   const photo = await squarePhoto(file);
   let indices;
   if (state.isSketch) {
-    indices = rgbaToSketch(await imageToRgba(await api.sketch(photo), model.size, { smooth: true }));
+    // The device draws the server's /sketch answer itself; either is scaled to the model like the server's PNG.
+    const drawing = placementNow() === "device" ? await sketchOnDevice(photo) : await api.sketch(photo);
+    indices = rgbaToSketch(await imageToRgba(drawing, model.size, { smooth: true }));
   } else {
     const segmenter = segmenterFor(state.labelSet);
     if (!segmenter) throw new Error(`The server has no segmenter for the "${state.labelSet.name}" labels, so a photo cannot become a label map for this model.`);
