@@ -374,6 +374,44 @@ def test_a_photo_becomes_a_sketch_with_every_api_route_blocked(open_context, ser
     assert (ink == (server_sketch(server, photo) == 0)).mean() >= 0.97
 
 
+@pytest.mark.parametrize("model_id", [SKETCH_ID, SPADE_ID], ids=["sketch", "labels"])
+def test_a_busy_server_hands_a_photo_to_the_device(open_context, server: str, model_id: str):
+    context = open_context(service_workers="block")
+    seed_settings(context, {"model": model_id})  # Automatic placement
+    page = context.new_page()
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    assert where(page) == "server", "with no device timing yet, Automatic paints on the server"
+    asked = []
+
+    def busy(route):
+        asked.append(route.request.url)
+        route.fulfill(status=503, json={"detail": "busy"})
+
+    for route in ("sketch", "segment"):
+        page.route(f"**/{route}", busy)
+    size = SIZES[model_id]
+    photo = natural_photo(size, size, seed=6)
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(photo)}])
+    page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+    assert len(asked) == 1, "the server was asked first, once"
+    assert page.get_by_test_id("error").is_hidden(), "the device made up for the server: no error to show"
+    colours = canvas_colours(page)[1]
+    if model_id == SKETCH_ID:
+        ink = np.array([c == "#000000" for c in colours]).reshape(size, size)
+        assert (ink == (server_sketch(server, photo) == 0)).mean() >= 0.97
+    else:
+        catalogue = httpx.get(f"{server}/models").json()
+        classes = next(m for m in catalogue["models"] if m["id"] == model_id)["label_set"]["classes"]
+        ids = {c["colour"]: c["id"] for c in classes}
+        on_device = np.array([ids[c] for c in colours]).reshape(size, size)
+        response = httpx.post(f"{server}/segment", data={"model": SEGMENTER_ID},
+                              files={"image": ("photo.png", png(photo), "image/png")}, timeout=30)
+        assert (on_device == np.asarray(Image.open(io.BytesIO(response.content)))).mean() >= 0.99
+
+
 # The page's sketch module on a photo (base64 RGBA): { ids (base64), width, height }.
 DEVICE_SKETCH_JS = """async ({ data, width, height }) => {
   const { photoSketch } = await import('./js/device/sketch.js');

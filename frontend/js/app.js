@@ -755,23 +755,39 @@ async function sketchOnDevice(photo) {
   return new ImageData(indicesToRgba(drawing.ids, SKETCH_LABEL_SET), drawing.width, drawing.height);
 }
 
+/** A photo -> the current model's drawing in the page: the sketch extractor, or the segmenter (null: cannot). */
+async function photoOnDevice(photo, model, segmenter) {
+  if (state.isSketch) return rgbaToSketch(await imageToRgba(await sketchOnDevice(photo), model.size, { smooth: true }));
+  const { rgba, width, height } = await fileRgba(photo);
+  return device.engine.segment(segmenter.id, rgba, width, height);
+}
+
+/** A photo -> the current model's drawing from the server's /sketch or /segment. */
+async function photoOnServer(photo, model, segmenter) {
+  // Either answer is a PNG, scaled to the model as the page scales any picture it opens.
+  if (state.isSketch) return rgbaToSketch(await imageToRgba(await api.sketch(photo), model.size, { smooth: true }));
+  // The segmenter answers with a palette PNG in the label set's colours; map them back to ids.
+  return rgbaToIndices(await imageToRgba(await api.segment(photo, segmenter.id), model.size), state.labelSet);
+}
+
 async function startFromPhoto(file) {
   const model = state.model;
   const photo = await squarePhoto(file);
+  const segmenter = state.isSketch ? null : segmenterFor(state.labelSet);
+  if (!state.isSketch && !segmenter) throw new Error(`The server has no segmenter for the "${state.labelSet.name}" labels, so a photo cannot become a label map for this model.`);
+  const deviceCan = state.isSketch || (!device.unsupported(segmenter.id) && segmenter.size === model.size);
   let indices;
-  if (state.isSketch) {
-    // The device draws the server's /sketch answer itself; either is scaled to the model like the server's PNG.
-    const drawing = placementNow() === "device" ? await sketchOnDevice(photo) : await api.sketch(photo);
-    indices = rgbaToSketch(await imageToRgba(drawing, model.size, { smooth: true }));
+  if (deviceCan && placementNow() === "device") {
+    indices = await photoOnDevice(photo, model, segmenter);
   } else {
-    const segmenter = segmenterFor(state.labelSet);
-    if (!segmenter) throw new Error(`The server has no segmenter for the "${state.labelSet.name}" labels, so a photo cannot become a label map for this model.`);
-    if (placementNow() === "device" && !device.unsupported(segmenter.id) && segmenter.size === model.size) {
-      const { rgba, width, height } = await fileRgba(photo);
-      indices = await device.engine.segment(segmenter.id, rgba, width, height);
-    } else {
-      // The segmenter answers with a palette PNG in the label set's colours; map them back to ids.
-      indices = rgbaToIndices(await imageToRgba(await api.segment(photo, segmenter.id), model.size), state.labelSet);
+    try {
+      indices = await photoOnServer(photo, model, segmenter);
+    } catch (error) {
+      // A busy or unreachable server hands the photo to the device, as it hands over painting.
+      const trouble = serverTrouble(error);
+      if (!deviceCan || !trouble || settings.placement === "server") throw error;
+      placement.serverFailed(trouble);
+      indices = await photoOnDevice(photo, model, segmenter);
     }
   }
   if (state.model === model) replaceDrawing(indices);
