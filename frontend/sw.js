@@ -1,6 +1,6 @@
 // The service worker: after one visit the painter opens and paints with the network off.
-// - The page shell (page, styles, modules, the WebAssembly runtime it loads, the device manifest) is
-//   precached; the page and the manifest are fetched network-first, falling back to the cached copy.
+// - The page shell (page, styles, modules, the WebAssembly runtime it loads, the device manifest and the
+//   style thumbnails it lists) is precached; the page and the manifest are fetched network-first, falling back to the cached copy.
 // - Runtime files (vendor/onnxruntime-web/, named by the pinned version in RUNTIME_CACHE) are cache-first.
 // - Models (device/files/*.onnx) are cache-first from the cache the page's download module fills after
 //   checking each file's sha256 (js/device/modelfiles.js); this worker never stores a model itself.
@@ -29,6 +29,11 @@ self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const shell = await caches.open(SHELL_CACHE);
     await shell.addAll(SHELL);
+    // Style thumbnails are a few kB each: keep them all, so an offline visit shows every preset's picture
+    // (online, with a server, the page shows the server's copies and never fetches these).
+    const manifest = await (await shell.match("device/manifest.json"))?.json().catch(() => null);
+    const thumbnails = (manifest?.models ?? []).flatMap((model) => Object.values(model.files?.thumbnails ?? {}));
+    await Promise.allSettled(thumbnails.map((url) => shell.add(url)));
     // Without the runtime (npm packages not installed) the page still works through the server.
     const runtime = await caches.open(RUNTIME_CACHE);
     await Promise.allSettled(RUNTIME.map((url) => runtime.add(url)));

@@ -176,6 +176,13 @@ def test_after_one_visit_it_opens_and_paints_offline(open_context, server: str):
     wait_ready(page)
     first = wait_for_settled_output(page, timeout=30)
     assert where(page) == "device"
+    # The presets' thumbnails come from the device manifest now; online they came from the server's /models.
+    thumbnails = page.evaluate("""async () => {
+      const manifest = await (await fetch('device/manifest.json')).json();
+      const urls = manifest.models.flatMap((model) => Object.values(model.files.thumbnails));
+      return Promise.all(urls.map((url) => fetch(url).then((response) => response.ok, () => false)));
+    }""")
+    assert thumbnails and all(thumbnails), "every style thumbnail is there offline"
     size, _ = canvas_colours(page)
     page.get_by_test_id("label-water").click()
     mouse_stroke(page, [(size - 3, 3), (3, size - 3)])
