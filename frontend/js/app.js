@@ -106,6 +106,7 @@ function setStatus(connectionState, text) {
   const status = el("status");
   status.dataset.state = connectionState;
   el("status-text").textContent = text;
+  status.title = text; // the whole text, where the bar is too narrow to show it
   el("render").classList.toggle("attention", connectionState !== "live");
 }
 
