@@ -309,6 +309,7 @@ def test_without_the_socket_pictures_come_over_http(browser, server: str):
         wait_ready(page)
         page.wait_for_function("() => document.querySelector('[data-testid=status]').dataset.state === 'offline'")
         assert "Render" in page.get_by_test_id("status").inner_text()
+        assert "attention" in page.get_by_test_id("render").get_attribute("class")
         first = wait_for_settled_output(page)
         select_label(page, "water")
         size, _ = canvas_colours(page)

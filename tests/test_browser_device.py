@@ -150,6 +150,7 @@ def test_paints_on_the_device_with_every_api_route_blocked(open_context, server:
     assert where(page) == "device"
     assert page.get_by_test_id("result-where").inner_text() == "This device"
     assert "On this device" in page.get_by_test_id("status").inner_text()
+    assert "attention" not in page.get_by_test_id("render").get_attribute("class"), "the device paints live"
     size, _ = canvas_colours(page)
     page.get_by_test_id("label-tree").click()
     mouse_stroke(page, [(2, 2), (size - 2, size - 2)])

@@ -107,7 +107,8 @@ function setStatus(connectionState, text) {
   status.dataset.state = connectionState;
   el("status-text").textContent = text;
   status.title = text; // the whole text, where the bar is too narrow to show it
-  el("render").classList.toggle("attention", connectionState !== "live");
+  // Only without a live painter (no socket, no device) must a person click Render to see a picture.
+  el("render").classList.toggle("attention", connectionState !== "live" && connectionState !== "device");
 }
 
 function describeConnection(connectionState, detail) {
