@@ -420,6 +420,28 @@ def test_a_busy_server_hands_a_photo_to_the_device(open_context, server: str, mo
         assert (on_device == np.asarray(Image.open(io.BytesIO(response.content)))).mean() >= 0.99
 
 
+def test_the_device_puts_a_transparent_photo_on_white_paper_like_the_server(open_context, server: str):
+    page = open_context().new_page()
+    page.goto(server + "/")
+    wait_ready(page)
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (6, 8, 4), dtype=np.uint8)
+    pixels[0, :, 3], pixels[1, :, 3] = 0, 255  # fully transparent and opaque rows among partial ones
+    upload = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").save(upload, format="PNG")
+    on_device = page.evaluate("""async (data) => {
+      const { fileRgba } = await import('./js/device/picture.js');
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const { rgba } = await fileRgba(new Blob([bytes], { type: 'image/png' }));
+      return Array.from(rgba);
+    }""", base64.b64encode(upload.getvalue()).decode())
+    on_device = np.array(on_device, np.int16).reshape(6, 8, 4)
+    paper = Image.new("RGBA", (8, 6), (255, 255, 255, 255))
+    on_server = np.asarray(Image.alpha_composite(paper, Image.fromarray(pixels, "RGBA")).convert("RGB"), np.int16)
+    assert (on_device[..., 3] == 255).all()
+    assert np.abs(on_device[..., :3] - on_server).max() <= 1  # the canvas and Pillow round alpha differently
+
+
 # The page's sketch module on a photo (base64 RGBA): { ids (base64), width, height }.
 DEVICE_SKETCH_JS = """async ({ data, width, height }) => {
   const { photoSketch } = await import('./js/device/sketch.js');

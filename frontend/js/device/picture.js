@@ -7,7 +7,8 @@ export async function pngBlob(rgba, size) {
   return canvas.convertToBlob({ type: "image/png" });
 }
 
-/** An image file -> { rgba, width, height } at its own size (the engine resizes like the server). */
+/** An image file -> { rgba, width, height } at its own size (the engine resizes like the server), transparent
+ * pixels on white paper as the server puts them (backend/imaging.py). */
 export async function fileRgba(blob) {
   let bitmap;
   try {
@@ -17,6 +18,8 @@ export async function fileRgba(blob) {
   }
   const { width, height } = bitmap;
   const context = new OffscreenCanvas(width, height).getContext("2d", { willReadFrequently: true });
+  context.fillStyle = "#ffffff";
+  context.fillRect(0, 0, width, height);
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
   return { rgba: context.getImageData(0, 0, width, height).data, width, height };
