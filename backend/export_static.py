@@ -66,6 +66,8 @@ def vendor_files(frontend_dir: Path, vendor_dir: Path) -> list[Path]:
     loaded, unread = set(), list(named)
     while unread:
         name = unread.pop()
+        if name in loaded:  # two files may name the same one before it is read
+            continue
         loaded.add(name)
         if name.endswith(".mjs"):
             text = (vendor_dir / name).read_text(encoding="utf-8", errors="replace")

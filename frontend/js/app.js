@@ -757,17 +757,21 @@ async function sketchOnDevice(photo) {
   return new ImageData(indicesToRgba(drawing.ids, SKETCH_LABEL_SET), drawing.width, drawing.height);
 }
 
-/** A photo -> the current model's drawing in the page: the sketch extractor, or the segmenter (null: cannot). */
+/** A line drawing (an image, any size) -> the sketch model's drawing, scaled as the page scales any picture it opens. */
+async function sketchDrawing(image, model) {
+  return rgbaToSketch(await imageToRgba(image, model.size, { smooth: true }));
+}
+
+/** A photo -> the current model's drawing in the page: the sketch extractor, or the segmenter. */
 async function photoOnDevice(photo, model, segmenter) {
-  if (state.isSketch) return rgbaToSketch(await imageToRgba(await sketchOnDevice(photo), model.size, { smooth: true }));
+  if (state.isSketch) return sketchDrawing(await sketchOnDevice(photo), model);
   const { rgba, width, height } = await fileRgba(photo);
   return device.engine.segment(segmenter.id, rgba, width, height);
 }
 
 /** A photo -> the current model's drawing from the server's /sketch or /segment. */
 async function photoOnServer(photo, model, segmenter) {
-  // Either answer is a PNG, scaled to the model as the page scales any picture it opens.
-  if (state.isSketch) return rgbaToSketch(await imageToRgba(await api.sketch(photo), model.size, { smooth: true }));
+  if (state.isSketch) return sketchDrawing(await api.sketch(photo), model);
   // The segmenter answers with a palette PNG in the label set's colours; map them back to ids.
   return rgbaToIndices(await imageToRgba(await api.segment(photo, segmenter.id), model.size), state.labelSet);
 }
