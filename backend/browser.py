@@ -20,6 +20,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 # `playwright install` cannot download browsers here; the system chromium runs headless without a sandbox.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+# WebGPU on, which here (no GPU) offers Chromium's software adapter, SwiftShader, marked as a fallback adapter.
+SOFTWARE_WEBGPU_ARGS = ["--enable-unsafe-webgpu"]
 # An empty document at the painter's origin, with its isolation headers (so WebAssembly gets threads): the
 # painter's own page would start painting at load and compete with the timed runs for the CPU.
 ENGINE_PAGE_PATH = "/device-engine"
@@ -75,8 +77,8 @@ def browser_unavailable(vendor_dir: Path) -> str | None:
     return None
 
 
-def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def launch_chromium(playwright, extra_args: list[str] | None = None):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + (extra_args or []))
 
 
 class EnginePage:

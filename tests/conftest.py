@@ -37,16 +37,23 @@ def hybrid_weights(tiny_weights: Path, fixture_data: Path, tmp_path_factory: pyt
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium driven by Playwright, one per browser test module."""
+def playwright():
+    """One Playwright driver per browser test module: a second cannot start while one runs, and a module's
+    driver must be gone before code that starts its own (backend/browser.py's engine_page) runs."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    """Debian's chromium driven by Playwright, one per browser test module."""
     from backend.browser import launch_chromium
 
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+    chromium = launch_chromium(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture(scope="module")

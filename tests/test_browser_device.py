@@ -46,8 +46,7 @@ def card_of(manifest: dict, model_id: str) -> dict:
     return next(m["card"] for m in manifest["models"] if m["id"] == model_id)
 
 
-@pytest.fixture
-def open_context(browser):
+def context_opener(browser):
     """new_context(**options) with a 30 s timeout and uncaught page errors collected; all closed afterwards."""
     contexts, errors = [], []
 
@@ -62,6 +61,26 @@ def open_context(browser):
     for context in contexts:
         context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def open_context(browser):
+    yield from context_opener(browser)
+
+
+@pytest.fixture(scope="module")
+def webgpu_browser(playwright):
+    """Chromium with WebGPU on: this machine has no GPU, so its adapter is SwiftShader, a fallback adapter."""
+    from backend.browser import SOFTWARE_WEBGPU_ARGS, launch_chromium
+
+    chromium = launch_chromium(playwright, SOFTWARE_WEBGPU_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def open_webgpu_context(webgpu_browser):
+    yield from context_opener(webgpu_browser)
 
 
 def block_api(page) -> None:
@@ -294,8 +313,8 @@ def test_a_model_too_big_for_memory_falls_back_to_the_server(open_context, serve
 
 # ---- (e) the device's picture is the server's ----
 
-@pytest.mark.parametrize("case", ["spade-preset", "spade-seed", "pix2pix-labels", "pix2pix-sketch", "cyclegan-filter"])
-def test_device_picture_matches_the_server(open_context, server: str, manifest: dict, case: str):
+def device_and_server_pictures(open_context, server: str, manifest: dict, case: str) -> tuple[object, np.ndarray, np.ndarray]:
+    """The painter's page painting `case` on the device, its picture, and the server's for the same input."""
     model_id = {"pix2pix-labels": FACADES_ID, "pix2pix-sketch": SKETCH_ID}.get(case, SPADE_ID)
     size = SIZES[model_id]
     if case == "pix2pix-sketch":
@@ -314,8 +333,46 @@ def test_device_picture_matches_the_server(open_context, server: str, manifest: 
         settings["filter"] = fields["filter"] = CYCLEGAN_ID
 
     page = paint_on_device(open_context, server, settings, {model_id: drawing})
-    on_device = picture(page)
-    on_server = server_picture(server, server_input, model=model_id, **fields)
+    return page, picture(page), server_picture(server, server_input, model=model_id, **fields)
+
+
+@pytest.mark.parametrize("case", ["spade-preset", "spade-seed", "pix2pix-labels", "pix2pix-sketch", "cyclegan-filter"])
+def test_device_picture_matches_the_server(open_context, server: str, manifest: dict, case: str):
+    _, on_device, on_server = device_and_server_pictures(open_context, server, manifest, case)
+    assert on_device.shape == on_server.shape
+    assert np.abs(on_device - on_server).mean() <= MAX_MEAN_ABS_DIFF
+
+
+# ---- WebGPU: used on a hardware adapter, passed over on a software one ----
+
+def test_a_software_webgpu_adapter_is_passed_over_for_webassembly(open_webgpu_context, server: str):
+    context = open_webgpu_context(service_workers="block")
+    page = context.new_page()
+    block_api(page)
+    page.goto(server + "/")
+    assert page.evaluate("async () => (await navigator.gpu.requestAdapter()).info.isFallbackAdapter")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    assert "On this device · wasm" in page.get_by_test_id("status").inner_text()
+    wait_for_notice(page, "swiftshader, a software renderer slower than webassembly")
+
+
+# The adapter reports itself as hardware, so the page takes the WebGPU path (on SwiftShader: slow, but the same
+# shaders a GPU runs). Frames without WebGPU (about:blank) are left alone.
+AS_HARDWARE_ADAPTER_JS = """if (globalThis.GPUAdapterInfo)
+  Object.defineProperty(GPUAdapterInfo.prototype, 'isFallbackAdapter', { get: () => false });"""
+
+
+@pytest.mark.parametrize("case", ["spade-seed", "pix2pix-sketch", "cyclegan-filter"])
+def test_webgpu_picture_matches_the_server(open_webgpu_context, server: str, manifest: dict, case: str):
+    def opener(**options):
+        context = open_webgpu_context(**options)
+        context.add_init_script(AS_HARDWARE_ADAPTER_JS)
+        return context
+
+    page, on_device, on_server = device_and_server_pictures(opener, server, manifest, case)
+    assert page.get_by_test_id("status").inner_text().endswith("On this device · WebGPU")
     assert on_device.shape == on_server.shape
     assert np.abs(on_device - on_server).mean() <= MAX_MEAN_ABS_DIFF
 

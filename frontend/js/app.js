@@ -340,7 +340,7 @@ function showResult(blob, { where, modelMs, totalMs }) {
   state.lastWhere = where;
   if (where === "device") {
     const { backend, threads } = device.runtimeInfo;
-    setStatus("device", `On this device · ${backend}, ${threads} thread${threads === 1 ? "" : "s"}`);
+    setStatus("device", `On this device · ${backend === "webgpu" ? "WebGPU" : `wasm, ${threads} thread${threads === 1 ? "" : "s"}`}`);
   } else if (connection.isLive) {
     setStatus("live", describeConnection("live"));
   }

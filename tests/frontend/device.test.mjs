@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { LatestWins } from "../../frontend/js/device/latestwins.js";
 import { Placement, serverTrouble } from "../../frontend/js/device/placement.js";
-import { threadPlan } from "../../frontend/js/device/runtime.js";
+import { threadPlan, webGpuPlan } from "../../frontend/js/device/runtime.js";
 import { labelsData, pictureRgba, sketchData } from "../../frontend/js/device/tensors.js";
 import { resizeLanczos } from "../../frontend/js/device/resample.js";
 
@@ -39,6 +39,17 @@ test("threads: two to four when isolated, else one with the reason", () => {
   assert.equal(threadPlan({ isolated: true, sharedMemory: true, cores: 8 }).threads, 4);
   assert.match(threadPlan({ isolated: false, sharedMemory: true, cores: 8 }).notice, /COOP\/COEP/);
   assert.equal(threadPlan({ isolated: true, sharedMemory: false, cores: 2 }).threads, 1);
+});
+
+test("WebGPU: a hardware adapter is used; a software fallback adapter is not, and the page says why", () => {
+  assert.deepEqual(webGpuPlan(null), { webgpu: false, notice: null });
+  assert.deepEqual(webGpuPlan({ info: { vendor: "nvidia", architecture: "ampere", isFallbackAdapter: false } }),
+    { webgpu: true, notice: null });
+  const software = webGpuPlan({ info: { vendor: "google", architecture: "swiftshader", isFallbackAdapter: true } });
+  assert.equal(software.webgpu, false);
+  assert.match(software.notice, /swiftshader, a software renderer .* WebAssembly/);
+  // Browsers from before GPUAdapterInfo.isFallbackAdapter put the flag on the adapter itself.
+  assert.equal(webGpuPlan({ isFallbackAdapter: true, info: {} }).webgpu, false);
 });
 
 test("tensors follow the server's conventions", () => {

@@ -44,7 +44,7 @@ export class DevicePainter {
   runtime() {
     this.runtimePromise ??= loadRuntime().then((info) => {
       this.runtimeInfo = info;
-      if (info.notice) this.onNotice(info.notice);
+      for (const notice of info.notices) this.onNotice(notice);
       return info;
     });
     this.runtimePromise.catch(() => { this.runtimePromise = null; });

@@ -1,4 +1,4 @@
-// Loads onnxruntime-web from the page's own vendor/ folder: WebGPU when the browser offers an adapter,
+// Loads onnxruntime-web from the page's own vendor/ folder: WebGPU when the browser offers a hardware adapter,
 // else WebAssembly (SIMD), on 2-4 threads when the page is cross-origin isolated, else on one thread.
 // WebAssembly runs in onnxruntime's proxy worker (ort.wasm.min.mjs itself, started as a module worker), so a
 // model computing for hundreds of milliseconds does not freeze the brush; WebGPU computes on the GPU already,
@@ -18,18 +18,32 @@ export function threadPlan({ isolated, sharedMemory, cores }) {
   return { threads: Math.min(MAX_THREADS, Math.max(2, cores || 2)), notice: null };
 }
 
-async function hasWebGpu(gpu) {
-  if (!gpu?.requestAdapter) return false;
+/** Whether WebGPU should run the models, given the browser's adapter (or null), and why not when it has one.
+ * A fallback adapter is a software renderer (Chromium's SwiftShader): measured here, it took 38 s for a SPADE
+ * picture that WebAssembly paints in 0.1 s, so only a hardware adapter is used. Pure. */
+export function webGpuPlan(adapter) {
+  if (!adapter) return { webgpu: false, notice: null };
+  const info = adapter.info ?? {};
+  if (info.isFallbackAdapter ?? adapter.isFallbackAdapter) {
+    const name = info.architecture || info.vendor || "a software renderer";
+    return { webgpu: false, notice: `WebGPU here is ${name}, a software renderer slower than WebAssembly, so the models run on WebAssembly.` };
+  }
+  return { webgpu: true, notice: null };
+}
+
+async function webGpuAdapter(gpu) {
+  if (!gpu?.requestAdapter) return null;
   try {
-    return Boolean(await gpu.requestAdapter());
+    return await gpu.requestAdapter();
   } catch {
-    return false; // an adapter request that fails means no usable GPU
+    return null; // an adapter request that fails means no usable GPU
   }
 }
 
-/** Resolves to { ort, backend: "webgpu" | "wasm", threads, notice }. */
+/** Resolves to { ort, backend: "webgpu" | "wasm", threads, notices: [sentences the person should read] }. */
 export async function loadRuntime(scope = globalThis) {
-  const webgpu = await hasWebGpu(scope.navigator?.gpu);
+  const gpu = webGpuPlan(await webGpuAdapter(scope.navigator?.gpu));
+  const webgpu = gpu.webgpu;
   const ort = await import(new URL(webgpu ? VENDOR_WEBGPU : VENDOR_WASM, import.meta.url).href);
   const plan = threadPlan({
     isolated: scope.crossOriginIsolated === true,
@@ -39,5 +53,6 @@ export async function loadRuntime(scope = globalThis) {
   ort.env.wasm.numThreads = plan.threads;
   ort.env.wasm.proxy = !webgpu;
   ort.env.wasm.wasmPaths = new URL("../../vendor/onnxruntime-web/", import.meta.url).href;
-  return { ort, backend: webgpu ? "webgpu" : "wasm", threads: plan.threads, notice: plan.notice };
+  const notices = [gpu.notice, plan.notice].filter(Boolean);
+  return { ort, backend: webgpu ? "webgpu" : "wasm", threads: plan.threads, notices };
 }
