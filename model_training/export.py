@@ -7,7 +7,6 @@ onnxruntime and fails loudly when they disagree.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -18,6 +17,7 @@ from PIL import Image
 from torch import nn
 
 from backend.cards import DataSource, ExemplarBankFile, ModelCard, StyleEncoder, StylePreset, Training, write_card
+from backend.engine import file_sha256
 from backend.hybrid import ExemplarBank, colour_style
 from model_training.checkpoints import load_run
 from model_training.config import TrainConfig
@@ -71,14 +71,6 @@ def strip_spectral_norm(module: nn.Module) -> nn.Module:
         if hasattr(child, "weight_orig"):
             torch.nn.utils.remove_spectral_norm(child)
     return module
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_graph(module: nn.Module, inputs: dict[str, torch.Tensor], outputs: list[str], path: Path) -> None:
@@ -161,7 +153,7 @@ def _ship_bank(config: TrainConfig, weights: Path) -> ExemplarBankFile:
     shutil.copy(source, target)
     bank = ExemplarBank.load(target)
     names = [c.name for c in label_set_of(config).classes]
-    return ExemplarBankFile(file=target.name, sha256=sha256(target), photos=bank.num_photos,
+    return ExemplarBankFile(file=target.name, sha256=file_sha256(target), photos=bank.num_photos,
                             segments={names[c]: n for c, n in sorted(bank.segments_per_class().items())
                                       if c < len(names)})
 
@@ -189,10 +181,10 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
             # A distilled student keeps its teacher's style encoder, so the teacher's codes and presets hold.
             teacher = ModelCard.model_validate_json(Path(config.model.teacher).read_text())
             style_encoder = teacher.style_encoder.model_copy(
-                update={"onnx": encoder_path.name, "onnx_sha256": sha256(encoder_path)})
+                update={"onnx": encoder_path.name, "onnx_sha256": file_sha256(encoder_path)})
         else:
             codes = training_code_distribution(config, encoder).truncated(e.style_truncation)
-            style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=sha256(encoder_path), z_dim=z_dim,
+            style_encoder = StyleEncoder(onnx=encoder_path.name, onnx_sha256=file_sha256(encoder_path), z_dim=z_dim,
                                          code_mean=[round(float(v), 5) for v in codes.mean],
                                          code_scale=[[round(float(v), 5) for v in row] for row in codes.scale])
         presets = _style_presets(config, _encoder_code(encoder), weights)
@@ -229,7 +221,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
 
     card = ModelCard(
         id=e.id, kind=config.family, title=e.title, description=e.description, input_kind=e.input_kind,
-        size=size, onnx=onnx_path.name, onnx_sha256=sha256(onnx_path), label_set=label_set,
+        size=size, onnx=onnx_path.name, onnx_sha256=file_sha256(onnx_path), label_set=label_set,
         style_encoder=style_encoder, exemplar_bank=bank, style_presets=presets,
         params=count_params(graph) + (count_params(modules["encoder"]) if config.family == "spade" else 0),
         gmacs=round(count_gmacs(graph, *inputs.values()), 3),

@@ -18,7 +18,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from PIL import Image
 
 from backend.cards import ModelCard, write_card
-from model_training.export import sha256
+from backend.engine import file_sha256
 
 CALIBRATION_MAPS = 64
 
@@ -71,7 +71,7 @@ def quantize_card(card_path: Path, data: Path, limit: int = CALIBRATION_MAPS) ->
         quantize_static(str(prepared), str(graph), calibration,
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
-    card["onnx_sha256"] = sha256(graph)
+    card["onnx_sha256"] = file_sha256(graph)
     card["metrics"]["quantization"] = (f"static int8 (QDQ, convs only, per-channel weights), calibrated on "
                                        f"{calibration.count} label maps of {data.name} with random styles")
     write_card(ModelCard.model_validate(card), card_path)

@@ -18,12 +18,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from backend.cards import ModelCard, load_card
+from backend.engine import file_sha256
 from model_training import distill_spade, train_spade
 from model_training.__main__ import main
 from model_training.checkpoints import load_run
 from model_training.config import TrainConfig
 from model_training.datasets import build_dataset
-from model_training.export import PARITY_TOLERANCE, export, sha256
+from model_training.export import PARITY_TOLERANCE, export
 from model_training.labelsets import LANDSCAPE, num_classes
 from model_training.models.spade import CLADE, SPADEGenerator, one_hot, with_no_class
 from tests.helpers.tiny_runs import spade_config
@@ -206,8 +207,8 @@ def test_distilled_export_matches_torch_and_carries_the_teachers_style_encoder(d
     assert card.style_encoder.code_mean == teacher.style_encoder.code_mean
     assert card.style_encoder.code_scale == teacher.style_encoder.code_scale
     assert card.style_encoder.z_dim == teacher.style_encoder.z_dim
-    assert card.style_encoder.onnx_sha256 == sha256(weights / card.style_encoder.onnx)
-    assert card.onnx_sha256 == sha256(weights / card.onnx)
+    assert card.style_encoder.onnx_sha256 == file_sha256(weights / card.style_encoder.onnx)
+    assert card.onnx_sha256 == file_sha256(weights / card.onnx)
     # Same photos through the same encoder: the presets' codes carry over too.
     assert np.allclose([p.code for p in card.style_presets], [p.code for p in teacher.style_presets], atol=1e-4)
     assert card.gmacs < teacher.gmacs  # the point of CLADE: no convs on the label map
@@ -252,7 +253,7 @@ def test_quantize_cli_writes_an_int8_graph_close_to_float(distilled: tuple[Path,
     convs = [node for node in nodes if node.op_type == "Conv"]
     assert convs and all(produced_by.get(node.input[i]) == "DequantizeLinear" for node in convs for i in (0, 1))
     assert any(node.op_type == "QuantizeLinear" for node in nodes)
-    assert card.onnx_sha256 == sha256(graph)
+    assert card.onnx_sha256 == file_sha256(graph)
     # The default --limit (64) is more than the fixture's 8 training maps: the note counts the maps used.
     assert "calibrated on 8 label maps of landscape" in card.metrics["quantization"]
 
@@ -266,7 +267,7 @@ def test_quantize_cli_writes_an_int8_graph_close_to_float(distilled: tuple[Path,
     with pytest.raises(SystemExit) as refused:
         main(["quantize", str(card_path), "--data", str(fixture_data / "landscape")])
     assert "already quantised" in str(refused.value.code)
-    assert sha256(graph) == card.onnx_sha256  # the int8 graph was left alone
+    assert file_sha256(graph) == card.onnx_sha256  # the int8 graph was left alone
 
 
 def test_quantize_cli_without_a_card_exits_with_a_message():
@@ -292,9 +293,9 @@ def test_quantize_cli_refuses_bad_input_and_leaves_the_graph_alone(case: str, di
         else:
             limit, message = "0", "lists no label maps"
     graph = weights / load_card(card_path).onnx
-    before = sha256(graph)
+    before = file_sha256(graph)
 
     with pytest.raises(SystemExit) as refused:
         main(["quantize", str(card_path), "--data", str(data), "--limit", limit])
     assert refused.value.code not in (0, None) and message in str(refused.value.code)
-    assert sha256(graph) == before
+    assert file_sha256(graph) == before
