@@ -355,7 +355,7 @@ def test_a_software_webgpu_adapter_is_passed_over_for_webassembly(open_webgpu_co
     wait_for_settled_output(page, timeout=30)
     assert where(page) == "device"
     assert "On this device · wasm" in page.get_by_test_id("status").inner_text()
-    wait_for_notice(page, "swiftshader, a software renderer slower than webassembly")
+    wait_for_notice(page, "webgpu is a software renderer (swiftshader), slower than webassembly")
 
 
 # The adapter reports itself as hardware, so the page takes the WebGPU path (on SwiftShader: slow, but the same

@@ -25,8 +25,9 @@ export function webGpuPlan(adapter) {
   if (!adapter) return { webgpu: false, notice: null };
   const info = adapter.info ?? {};
   if (info.isFallbackAdapter ?? adapter.isFallbackAdapter) {
-    const name = info.architecture || info.vendor || "a software renderer";
-    return { webgpu: false, notice: `WebGPU here is ${name}, a software renderer slower than WebAssembly, so the models run on WebAssembly.` };
+    const name = info.architecture || info.vendor;
+    const renderer = name ? `a software renderer (${name})` : "a software renderer";
+    return { webgpu: false, notice: `This browser's WebGPU is ${renderer}, slower than WebAssembly, so the models run on WebAssembly.` };
   }
   return { webgpu: true, notice: null };
 }
