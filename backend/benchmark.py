@@ -14,6 +14,8 @@
    chromium) on every model the page can run: p50/p95 of one engine call at the card's size, next to native
    onnxruntime's p50 at that size and their ratio, and the page's output against the server's for the same
    input; then issue #17's goals. Without chromium, Playwright or onnxruntime-web it says why instead.
+   `--webgpu` runs chromium with its GPU and WebGPU on, so the page uses WebGPU where the machine has a GPU
+   (without one, WebGPU is a software renderer, which the page passes over and says so).
 """
 
 from __future__ import annotations
@@ -197,7 +199,7 @@ def page_row(page: EnginePage, base_url: str, model: LoadedModel, native_p50_ms:
 
 
 def browser_comparison(engine: InferenceEngine, settings: Settings, native_rows: dict[str, dict[str, Any]],
-                       runs: int) -> dict[str, Any]:
+                       runs: int, webgpu: bool = False) -> dict[str, Any]:
     """Section 6: the page's device engine in chromium against native onnxruntime and the server's output."""
     if why := browser_unavailable(settings.vendor_dir):
         return {"skipped": why}
@@ -208,7 +210,7 @@ def browser_comparison(engine: InferenceEngine, settings: Settings, native_rows:
 
     rows = {}
     try:
-        with serve_in_background(create_app(settings, engine)) as base_url, engine_page(base_url) as page:
+        with serve_in_background(create_app(settings, engine)) as base_url, engine_page(base_url, webgpu) as page:
             for model in models:
                 # The page runs a model at its card's size; native is timed again when that is not SIZE.
                 native = (native_rows[model.id] if model.card.size == SIZE
@@ -249,7 +251,7 @@ def efficiency_and_goals(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_benchmark(weights_dir: Path, runs: int, compare_torch: bool = True,
-                  browser: bool = False) -> dict[str, Any]:
+                  browser: bool = False, webgpu: bool = False) -> dict[str, Any]:
     engine = InferenceEngine.load(weights_dir, intra_op_threads=THREADS, max_concurrent_runs=1)
     ready = engine.ready_models()
     report: dict[str, Any] = {"size": SIZE, "threads": THREADS, "runs": runs,
@@ -270,7 +272,7 @@ def run_benchmark(weights_dir: Path, runs: int, compare_torch: bool = True,
         report["torch"] = torch_comparisons(report["models"][spade.id]["p50_ms"] if spade else None)
     else:
         report["torch"] = {"skipped": "not requested (--no-torch)"}
-    report["browser"] = (browser_comparison(engine, settings, report["models"], runs) if browser
+    report["browser"] = (browser_comparison(engine, settings, report["models"], runs, webgpu) if browser or webgpu
                          else {"skipped": "not requested (--browser)"})
     report["efficiency"] = efficiency_and_goals(report)
     return report
@@ -339,9 +341,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch and paper-size SPADE rows")
     parser.add_argument("--browser", action="store_true",
                         help="also time the page's device engine in chromium and compare its pictures with the server's")
+    parser.add_argument("--webgpu", action="store_true",
+                        help="--browser with chromium's GPU and WebGPU on: the page uses WebGPU on a hardware adapter")
     args = parser.parse_args(argv)
     report = run_benchmark(args.weights or Settings().weights_dir, args.runs, compare_torch=not args.no_torch,
-                           browser=args.browser)
+                           browser=args.browser, webgpu=args.webgpu)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -20,8 +20,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 # `playwright install` cannot download browsers here; the system chromium runs headless without a sandbox.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-# WebGPU on, which here (no GPU) offers Chromium's software adapter, SwiftShader, marked as a fallback adapter.
-SOFTWARE_WEBGPU_ARGS = ["--enable-unsafe-webgpu"]
 # An empty document at the painter's origin, with its isolation headers (so WebAssembly gets threads): the
 # painter's own page would start painting at load and compete with the timed runs for the CPU.
 ENGINE_PAGE_PATH = "/device-engine"
@@ -77,8 +75,16 @@ def browser_unavailable(vendor_dir: Path) -> str | None:
     return None
 
 
-def launch_chromium(playwright, extra_args: list[str] | None = None):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + (extra_args or []))
+def chromium_args(webgpu: bool = False) -> list[str]:
+    """CHROMIUM_ARGS, or with `webgpu` the GPU process on and WebGPU enabled (Linux chromium needs the flag).
+    Without a GPU, WebGPU's adapter is then SwiftShader, a software (fallback) adapter."""
+    if not webgpu:
+        return CHROMIUM_ARGS
+    return [arg for arg in CHROMIUM_ARGS if arg != "--disable-gpu"] + ["--enable-unsafe-webgpu"]
+
+
+def launch_chromium(playwright, webgpu: bool = False):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args(webgpu))
 
 
 class EnginePage:
@@ -99,12 +105,13 @@ class EnginePage:
 
 
 @contextlib.contextmanager
-def engine_page(base_url: str) -> Iterator[EnginePage]:
-    """Chromium on the painter served at `base_url`, the device engine loaded from its manifest."""
+def engine_page(base_url: str, webgpu: bool = False) -> Iterator[EnginePage]:
+    """Chromium (see chromium_args) on the painter served at `base_url`, the device engine loaded from its
+    manifest."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+        browser = launch_chromium(playwright, webgpu)
         try:
             page = browser.new_page()
             page.route(base_url + ENGINE_PAGE_PATH, lambda route: route.fulfill(

@@ -44,6 +44,17 @@ def test_browser_rows_time_the_page_engine_and_match_the_server(tiny_weights, ca
     assert "onnxruntime-web wasm" in printed and "goal browser <= 3x native for SPADE" in printed
 
 
+@pytest.mark.timeout(120)
+def test_with_webgpu_on_the_page_passes_a_software_adapter_over_and_says_so(tiny_weights):
+    engine = InferenceEngine.load(tiny_weights, intra_op_threads=1, max_concurrent_runs=1)
+    native = {m.id: {"p50_ms": 1.0} for m in engine.ready_models()}
+    browser = browser_comparison(engine, Settings(weights_dir=tiny_weights), native, runs=1, webgpu=True)
+    # This machine has no GPU: chromium's WebGPU adapter is SwiftShader, slower than WebAssembly.
+    assert browser["backend"] == "wasm"
+    assert any("software renderer (swiftshader)" in notice for notice in browser["notices"]), browser["notices"]
+    assert set(browser["models"]) == {SPADE_ID, FACADES_ID, SKETCH_ID, CYCLEGAN_ID, SEGMENTER_ID}
+
+
 def test_without_chromium_or_onnxruntime_web_the_report_says_why_in_one_line(tiny_weights, tmp_path, monkeypatch,
                                                                            capsys):
     engine = InferenceEngine.load(tiny_weights, intra_op_threads=1, max_concurrent_runs=1)

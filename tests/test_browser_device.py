@@ -71,9 +71,9 @@ def open_context(browser):
 @pytest.fixture(scope="module")
 def webgpu_browser(playwright):
     """Chromium with WebGPU on: this machine has no GPU, so its adapter is SwiftShader, a fallback adapter."""
-    from backend.browser import SOFTWARE_WEBGPU_ARGS, launch_chromium
+    from backend.browser import launch_chromium
 
-    chromium = launch_chromium(playwright, SOFTWARE_WEBGPU_ARGS)
+    chromium = launch_chromium(playwright, webgpu=True)
     yield chromium
     chromium.close()
 
