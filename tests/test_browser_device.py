@@ -605,3 +605,17 @@ def test_the_main_thread_stays_free_while_the_device_paints(open_context, server
     run_ms = float(np.median(result["runMs"]))
     silent_ms = sum(gap for gap in result["gaps"] if gap >= run_ms / 4)
     assert silent_ms / result["batchMs"] < 0.25, result
+
+
+def test_a_gpu_that_gives_no_device_leaves_the_page_on_webassembly(open_webgpu_context, server: str):
+    context = open_webgpu_context(service_workers="block")
+    context.add_init_script(AS_HARDWARE_ADAPTER_JS + """
+if (globalThis.GPUAdapter) GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('device lost'));""")
+    page = context.new_page()
+    block_api(page)
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    assert "On this device · wasm" in page.get_by_test_id("status").inner_text()
+    wait_for_notice(page, "webgpu would not start (device lost)")

@@ -50,6 +50,8 @@ test("WebGPU: a hardware adapter is used; a software fallback adapter is not, an
   assert.match(software.notice, /a software renderer \(swiftshader\), slower than WebAssembly/);
   // Browsers from before GPUAdapterInfo.isFallbackAdapter put the flag on the adapter itself.
   assert.equal(webGpuPlan({ isFallbackAdapter: true, info: {} }).webgpu, false);
+  const broken = webGpuPlan({ info: { isFallbackAdapter: false } }, "device lost");
+  assert.deepEqual(broken, { webgpu: false, notice: "WebGPU would not start (device lost), so the models run on WebAssembly." });
 });
 
 test("tensors follow the server's conventions", () => {

@@ -18,10 +18,11 @@ export function threadPlan({ isolated, sharedMemory, cores }) {
   return { threads: Math.min(MAX_THREADS, Math.max(2, cores || 2)), notice: null };
 }
 
-/** Whether WebGPU should run the models, given the browser's adapter (or null), and why not when it has one.
- * A fallback adapter is a software renderer (Chromium's SwiftShader): measured here, it took 38 s for a SPADE
- * picture that WebAssembly paints in 0.1 s, so only a hardware adapter is used. Pure. */
-export function webGpuPlan(adapter) {
+/** Whether WebGPU should run the models, given the browser's adapter (or null) and why a device could not be
+ * had from it (or null), and why not when the browser has an adapter. A fallback adapter is a software
+ * renderer (Chromium's SwiftShader): measured here, it took 38 s for a SPADE picture that WebAssembly paints in
+ * 0.1 s, so only a hardware adapter is used. Pure. */
+export function webGpuPlan(adapter, deviceProblem = null) {
   if (!adapter) return { webgpu: false, notice: null };
   const info = adapter.info ?? {};
   if (info.isFallbackAdapter ?? adapter.isFallbackAdapter) {
@@ -29,6 +30,7 @@ export function webGpuPlan(adapter) {
     const renderer = name ? `a software renderer (${name})` : "a software renderer";
     return { webgpu: false, notice: `This browser's WebGPU is ${renderer}, slower than WebAssembly, so the models run on WebAssembly.` };
   }
+  if (deviceProblem) return { webgpu: false, notice: `WebGPU would not start (${deviceProblem}), so the models run on WebAssembly.` };
   return { webgpu: true, notice: null };
 }
 
@@ -41,9 +43,21 @@ async function webGpuAdapter(gpu) {
   }
 }
 
+/** Why the adapter gives no device (a blocklisted driver, a lost GPU), or null once a trial device started. */
+async function deviceProblem(adapter) {
+  try {
+    (await adapter.requestDevice()).destroy();
+    return null;
+  } catch (error) {
+    return error?.message || String(error);
+  }
+}
+
 /** Resolves to { ort, backend: "webgpu" | "wasm", threads, notices: [sentences the person should read] }. */
 export async function loadRuntime(scope = globalThis) {
-  const gpu = webGpuPlan(await webGpuAdapter(scope.navigator?.gpu));
+  const adapter = await webGpuAdapter(scope.navigator?.gpu);
+  let gpu = webGpuPlan(adapter);
+  if (gpu.webgpu) gpu = webGpuPlan(adapter, await deviceProblem(adapter));
   const webgpu = gpu.webgpu;
   const ort = await import(new URL(webgpu ? VENDOR_WEBGPU : VENDOR_WASM, import.meta.url).href);
   const plan = threadPlan({
