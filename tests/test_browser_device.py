@@ -91,6 +91,18 @@ def block_api(page) -> None:
     page.route_web_socket("**/ws", lambda socket: socket.close())
 
 
+def painted_with_api_blocked(context, server: str) -> tuple[object, str]:
+    """A page of `context` opened with every API route blocked, once it shows a picture: (page, picture src),
+    the picture painted on the device."""
+    page = context.new_page()
+    block_api(page)
+    page.goto(server + "/")
+    wait_ready(page)
+    first = wait_for_settled_output(page, timeout=30)
+    assert where(page) == "device"
+    return page, first
+
+
 def seed_settings(context, settings: dict, drawings: dict[str, np.ndarray] | None = None) -> None:
     """Settings (and drawings) in localStorage before the page's scripts run, as a returning painter has them."""
     values = {"gaugan-painter:settings": json.dumps(settings)}
@@ -160,13 +172,7 @@ def paint_on_device(open_context, server: str, settings: dict, drawings: dict) -
 # ---- (a) no server routes ----
 
 def test_paints_on_the_device_with_every_api_route_blocked(open_context, server: str):
-    context = open_context(service_workers="block")
-    page = context.new_page()
-    block_api(page)
-    page.goto(server + "/")
-    wait_ready(page)
-    first = wait_for_settled_output(page, timeout=30)
-    assert where(page) == "device"
+    page, first = painted_with_api_blocked(open_context(service_workers="block"), server)
     assert page.get_by_test_id("result-where").inner_text() == "This device"
     assert "On this device" in page.get_by_test_id("status").inner_text()
     assert "attention" not in page.get_by_test_id("render").get_attribute("class"), "the device paints live"
@@ -281,13 +287,8 @@ def test_a_damaged_cached_model_is_fetched_again(open_context, server: str, mani
 def test_without_webassembly_threads_it_says_so_and_paints(open_context, server: str):
     context = open_context(service_workers="block")
     context.add_init_script("delete globalThis.SharedArrayBuffer;")
-    page = context.new_page()
-    block_api(page)
-    page.goto(server + "/")
-    wait_ready(page)
-    wait_for_settled_output(page, timeout=30)
+    page, _ = painted_with_api_blocked(context, server)
     wait_for_notice(page, "one thread")
-    assert where(page) == "device"
 
 
 def test_a_model_too_big_for_memory_falls_back_to_the_server(open_context, server: str, manifest: dict):
@@ -346,14 +347,8 @@ def test_device_picture_matches_the_server(open_context, server: str, manifest: 
 # ---- WebGPU: used on a hardware adapter, passed over on a software one ----
 
 def test_a_software_webgpu_adapter_is_passed_over_for_webassembly(open_webgpu_context, server: str):
-    context = open_webgpu_context(service_workers="block")
-    page = context.new_page()
-    block_api(page)
-    page.goto(server + "/")
+    page, _ = painted_with_api_blocked(open_webgpu_context(service_workers="block"), server)
     assert page.evaluate("async () => (await navigator.gpu.requestAdapter()).info.isFallbackAdapter")
-    wait_ready(page)
-    wait_for_settled_output(page, timeout=30)
-    assert where(page) == "device"
     assert "On this device · wasm" in page.get_by_test_id("status").inner_text()
     wait_for_notice(page, "webgpu is a software renderer (swiftshader), slower than webassembly")
 
@@ -421,12 +416,7 @@ def server_sketch(server: str, photo: np.ndarray) -> np.ndarray:
 def test_a_photo_becomes_a_sketch_with_every_api_route_blocked(open_context, server: str):
     context = open_context(service_workers="block")
     seed_settings(context, {"model": SKETCH_ID})
-    page = context.new_page()
-    block_api(page)
-    page.goto(server + "/")
-    wait_ready(page)
-    wait_for_settled_output(page, timeout=30)
-    assert where(page) == "device"
+    page, _ = painted_with_api_blocked(context, server)
     size = SIZES[SKETCH_ID]
     photo = natural_photo(size, size, seed=5)  # the model's size: no scaling between the drawing and the canvas
     page.get_by_test_id("upload-photo").set_input_files(
@@ -611,11 +601,6 @@ def test_a_gpu_that_gives_no_device_leaves_the_page_on_webassembly(open_webgpu_c
     context = open_webgpu_context(service_workers="block")
     context.add_init_script(AS_HARDWARE_ADAPTER_JS + """
 if (globalThis.GPUAdapter) GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('device lost'));""")
-    page = context.new_page()
-    block_api(page)
-    page.goto(server + "/")
-    wait_ready(page)
-    wait_for_settled_output(page, timeout=30)
-    assert where(page) == "device"
+    page, _ = painted_with_api_blocked(context, server)
     assert "On this device · wasm" in page.get_by_test_id("status").inner_text()
     wait_for_notice(page, "webgpu would not start (device lost)")
