@@ -604,3 +604,34 @@ if (globalThis.GPUAdapter) GPUAdapter.prototype.requestDevice = () => Promise.re
     page, _ = painted_with_api_blocked(context, server)
     assert "On this device · wasm" in page.get_by_test_id("status").inner_text()
     wait_for_notice(page, "webgpu would not start (device lost)")
+
+
+def test_a_late_device_picture_does_not_replace_a_newer_server_one(open_context, server: str, manifest: dict):
+    model = slow_generator()
+    slow = json.loads(json.dumps(manifest))
+    for entry in slow["models"]:
+        if entry["id"] == FACADES_ID:
+            entry["files"]["onnx"] = {"url": SLOW_URL, "bytes": len(model), "sha256": hashlib.sha256(model).hexdigest()}
+    context = open_context(service_workers="block")
+    seed_settings(context, {"placement": "device", "model": FACADES_ID})
+    page = context.new_page()
+    page.route("**/device/manifest.json", lambda route: route.fulfill(json=slow))
+    page.route(f"**/{SLOW_URL}", lambda route: route.fulfill(body=model, content_type="application/octet-stream"))
+    page.goto(server + "/")
+    wait_ready(page)
+    wait_for_settled_output(page, timeout=60)
+    assert where(page) == "device"
+    device_ms = float(page.get_by_test_id("frame-ms").inner_text().split("model ")[1].split(" ms")[0])
+
+    # A stroke starts a slow device frame; Run on → Server paints the same drawing there before it ends.
+    size, _ = canvas_colours(page)
+    mouse_stroke(page, [(3, size // 2), (size - 3, size // 2)])
+    page.get_by_test_id("placement-select").select_option("server")
+    page.wait_for_function("() => document.querySelector('[data-testid=result-where]').dataset.where === 'server'")
+    page.wait_for_timeout(max(2000, 4 * device_ms))  # the device's frames have ended by now
+    assert where(page) == "server", "a device frame started before the switch replaced the server's picture"
+    drawing = np.array(canvas_colours(page)[1])
+    ids = {c["colour"]: c["id"] for c in card_of(manifest, FACADES_ID)["label_set"]["classes"]}
+    on_server = server_picture(server, np.array([ids[c] for c in drawing], np.uint8).reshape(size, size),
+                               model=FACADES_ID)
+    assert np.abs(picture(page) - on_server).mean() <= MAX_MEAN_ABS_DIFF

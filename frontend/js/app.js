@@ -56,6 +56,11 @@ const state = {
   result: null,
   resultUrl: null,
   renders: 0,
+  // Every render request takes the next number; a picture shows only if its request is no older than the one
+  // on show, so a slow side's late answer (the device's, after a model switch sent frames to the server) is dropped.
+  renderSeq: 0,
+  shownSeq: 0,
+  socketFrameSeq: 0, // the request the socket's one frame in flight was drawn for
   httpBusy: false,
   httpPending: false,
   renderWhenConnected: false,
@@ -137,7 +142,7 @@ const connection = new LiveConnection({
   },
   onResult: ({ blob, modelMs, totalMs }) => {
     placement.serverAnswered(totalMs);
-    showResult(blob, { where: "server", modelMs, totalMs });
+    showResult(blob, { where: "server", modelMs, totalMs, seq: state.socketFrameSeq });
   },
   onError: (message) => {
     el("result-frame").dataset.busy = "false";
@@ -151,9 +156,9 @@ const placement = new Placement();
 const device = new DevicePainter({
   onProgress: showDownload,
   onNotice: showNotice,
-  onResult: ({ blob, deviceMs, totalMs }) => {
+  onResult: ({ blob, deviceMs, totalMs, job }) => {
     placement.device.observe(totalMs);
-    showResult(blob, { where: "device", modelMs: deviceMs, totalMs });
+    showResult(blob, { where: "device", modelMs: deviceMs, totalMs, seq: job.seq });
   },
   onError: deviceFailed,
 });
@@ -225,7 +230,9 @@ function setPlacement(mode) {
   requestRender({ final: true });
 }
 
-const deviceJob = () => ({
+/** The device's job for render request `seq`: the drawing and settings as they are when its frame starts. */
+const deviceJob = (seq) => () => ({
+  seq,
   modelId: state.model.id,
   drawing: surface.indices.slice(),
   style: hasStyles() ? currentStyle() : null,
@@ -272,12 +279,16 @@ const encodeDrawing = () =>
  */
 function requestRender({ final = false } = {}) {
   if (!state.model) return;
+  const seq = (state.renderSeq += 1);
   if (placementNow() === "device") {
     el("result-frame").dataset.busy = "true";
-    device.request(deviceJob);
+    device.request(deviceJob(seq));
   } else if (connection.isLive) {
     el("result-frame").dataset.busy = "true";
-    connection.requestFrame(encodeDrawing);
+    connection.requestFrame(() => {
+      state.socketFrameSeq = seq;
+      return encodeDrawing();
+    });
   } else if (final && connection.state === "connecting") {
     state.renderWhenConnected = true;
   } else if (final) {
@@ -292,12 +303,13 @@ async function renderOverHttp() {
   }
   state.httpBusy = true;
   el("result-frame").dataset.busy = "true";
+  const seq = state.renderSeq;
   const started = performance.now();
   try {
     const { blob, modelMs } = await api.translate({ ...renderSettings(), image: new Blob([await encodeDrawing()], { type: "image/png" }) });
     const totalMs = performance.now() - started;
     placement.serverAnswered(totalMs);
-    showResult(blob, { where: "server", modelMs, totalMs });
+    showResult(blob, { where: "server", modelMs, totalMs, seq });
   } catch (error) {
     if (!fallBackToDevice(error)) showError(error?.message ?? String(error));
   }
@@ -319,7 +331,11 @@ function otherSide(where) {
 }
 
 /** A picture arrived; timing: { where: "device" | "server", modelMs, totalMs }. */
-function showResult(blob, { where, modelMs, totalMs }) {
+function showResult(blob, { where, modelMs, totalMs, seq }) {
+  // A device frame reports while it still counts as running: only a waiting frame means more is coming.
+  el("result-frame").dataset.busy = String(connection.busy || state.httpBusy || device.queue.waiting !== null);
+  if (seq < state.shownSeq) return;
+  state.shownSeq = seq;
   if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
   state.result = blob;
   state.resultUrl = URL.createObjectURL(blob);
@@ -328,8 +344,6 @@ function showResult(blob, { where, modelMs, totalMs }) {
   outputImage.hidden = false;
   outputImage.dataset.renders = String(state.renders);
   el("result-placeholder").hidden = true;
-  // A device frame reports while it still counts as running: only a waiting frame means more is coming.
-  el("result-frame").dataset.busy = String(connection.busy || state.httpBusy || device.queue.waiting !== null);
   const model = Number.isFinite(modelMs) ? `${Math.round(modelMs)} ms` : "";
   const total = Number.isFinite(totalMs) ? `${Math.round(totalMs)} ms` : "";
   lastTiming = total || model;

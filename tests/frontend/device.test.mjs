@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { DeviceEngine } from "../../frontend/js/device/engine.js";
 import { LatestWins } from "../../frontend/js/device/latestwins.js";
 import { Placement, serverTrouble } from "../../frontend/js/device/placement.js";
 import { threadPlan, webGpuPlan } from "../../frontend/js/device/runtime.js";
@@ -61,4 +62,38 @@ test("tensors follow the server's conventions", () => {
   assert.deepEqual([...rgba], [0, 128, 255, 255, 255, 128, 0, 255]);
   const flat = new Uint8ClampedArray(4 * 4 * 4).fill(90);
   assert.ok(resizeLanczos(flat, 4, 4, 2, 2).every((v) => v === 90), "a flat image stays flat");
+});
+
+test("sessions are created one at a time, as onnxruntime-web's WebGPU provider requires; downloads overlap", async () => {
+  const file = (name) => ({ url: name, bytes: 10, sha256: "0".repeat(64) });
+  const entry = (id, styleEncoder) => ({ id, card: { id, title: id, style_encoder: styleEncoder ? {} : undefined },
+    serverOnly: null, onnx: file(`${id}.onnx`), styleEncoder: styleEncoder ? file(`${id}.style.onnx`) : null });
+  const manifest = { models: new Map([["spade", entry("spade", true)], ["monet", entry("monet", false)]]) };
+  let creating = 0;
+  let downloading = 0;
+  let mostDownloads = 0;
+  const created = [];
+  const ort = { InferenceSession: { async create(bytes) {
+    if (creating) throw new Error("another WebGPU EP inference session is being created.");
+    creating += 1;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    creating -= 1;
+    created.push(bytes.name);
+    return { name: bytes.name };
+  } } };
+  const files = {
+    async bytes(f) {
+      downloading += 1;
+      mostDownloads = Math.max(mostDownloads, downloading);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      downloading -= 1;
+      return { name: f.url };
+    },
+    onNotice() {},
+    async forget() {},
+  };
+  const engine = new DeviceEngine({ manifest, files, runtime: async () => ({ ort, backend: "webgpu" }), budgetBytes: 1e9 });
+  await engine.prepare("spade", "monet");
+  assert.deepEqual(created.sort(), ["monet.onnx", "spade.onnx", "spade.style.onnx"]);
+  assert.equal(mostDownloads, 3, "the three files download at once");
 });

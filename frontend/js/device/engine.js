@@ -45,6 +45,7 @@ export class DeviceEngine {
     this.runtime = runtime;
     this.budgetBytes = budgetBytes;
     this.sessions = new Map();
+    this.creating = Promise.resolve(); // the session being created; the next waits for it (see oneAtATime)
   }
 
   entry(modelId) {
@@ -80,7 +81,10 @@ export class DeviceEngine {
     }
     const { ort, backend } = await this.runtime();
     const options = { executionProviders: backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"], graphOptimizationLevel: "all" };
-    const open = async () => ort.InferenceSession.create(await this.files.bytes(file, label), options);
+    const open = async () => {
+      const bytes = await this.files.bytes(file, label);
+      return this.oneAtATime(() => ort.InferenceSession.create(bytes, options));
+    };
     try {
       return await open();
     } catch (error) {
@@ -94,6 +98,15 @@ export class DeviceEngine {
         throw new DeviceUnavailable(`The ${label} does not load on this device (${again?.message ?? again}); painting on the server.`);
       }
     }
+  }
+
+  /** Runs `create` once the session creation before it has ended: onnxruntime-web's WebGPU provider refuses to
+   * create a session while another is being created ("another WebGPU EP inference session is being created"),
+   * which a SPADE (generator and style encoder) with a filter asks for at once. Downloads still overlap. */
+  oneAtATime(create) {
+    const created = this.creating.then(create, create);
+    this.creating = created.catch(() => {});
+    return created;
   }
 
   /** Download and load what painting with a model (and a filter) needs, before the first picture. */

@@ -13,7 +13,8 @@ const MANIFEST_URL = "device/manifest.json";
 export class DevicePainter {
   /**
    * onProgress({label, received, total}), onNotice(text): downloads and what the person should know;
-   * onResult({blob, deviceMs, totalMs}), onError(error): the outcome of each painted frame.
+   * onResult({blob, deviceMs, totalMs, job}), onError(error): the outcome of each painted frame (job: what
+   * the request's job() returned).
    */
   constructor({ onProgress, onNotice, onResult, onError }) {
     this.onNotice = onNotice;
@@ -69,7 +70,8 @@ export class DevicePainter {
 
   async paint(job) {
     const started = performance.now();
-    const { rgba, size, ms } = await this.engine.translate(job());
-    this.onResult({ blob: await pngBlob(rgba, size), deviceMs: ms, totalMs: performance.now() - started });
+    const frame = job();
+    const { rgba, size, ms } = await this.engine.translate(frame);
+    this.onResult({ blob: await pngBlob(rgba, size), deviceMs: ms, totalMs: performance.now() - started, job: frame });
   }
 }
