@@ -570,23 +570,29 @@ def slow_generator() -> bytes:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
 
 
-@pytest.mark.parametrize("plan", ["threads", "one thread"])
-def test_the_main_thread_stays_free_while_the_device_paints(open_context, server: str, manifest: dict, plan: str):
+def painted_with_slow_facades(context, server: str, manifest: dict) -> object:
+    """A page of `context` whose device runs slow_generator() as the facades model, once it shows a picture."""
     model = slow_generator()
     slow = json.loads(json.dumps(manifest))
     for entry in slow["models"]:
         if entry["id"] == FACADES_ID:
             entry["files"]["onnx"] = {"url": SLOW_URL, "bytes": len(model), "sha256": hashlib.sha256(model).hexdigest()}
-    context = open_context(service_workers="block")
-    if plan == "one thread":
-        context.add_init_script("delete globalThis.SharedArrayBuffer;")
-    seed_settings(context, {"placement": "device"})
     page = context.new_page()
     page.route("**/device/manifest.json", lambda route: route.fulfill(json=slow))
     page.route(f"**/{SLOW_URL}", lambda route: route.fulfill(body=model, content_type="application/octet-stream"))
     page.goto(server + "/")
     wait_ready(page)
-    wait_for_settled_output(page, timeout=30)
+    wait_for_settled_output(page, timeout=60)
+    return page
+
+
+@pytest.mark.parametrize("plan", ["threads", "one thread"])
+def test_the_main_thread_stays_free_while_the_device_paints(open_context, server: str, manifest: dict, plan: str):
+    context = open_context(service_workers="block")
+    if plan == "one thread":
+        context.add_init_script("delete globalThis.SharedArrayBuffer;")
+    seed_settings(context, {"placement": "device"})
+    page = painted_with_slow_facades(context, server, manifest)
 
     result = page.evaluate(HEARTBEAT_JS, {"modelId": FACADES_ID, "runs": SLOW_RUNS})
     assert (result["threads"] > 1) == (plan == "threads")
@@ -607,19 +613,9 @@ if (globalThis.GPUAdapter) GPUAdapter.prototype.requestDevice = () => Promise.re
 
 
 def test_a_late_device_picture_does_not_replace_a_newer_server_one(open_context, server: str, manifest: dict):
-    model = slow_generator()
-    slow = json.loads(json.dumps(manifest))
-    for entry in slow["models"]:
-        if entry["id"] == FACADES_ID:
-            entry["files"]["onnx"] = {"url": SLOW_URL, "bytes": len(model), "sha256": hashlib.sha256(model).hexdigest()}
     context = open_context(service_workers="block")
     seed_settings(context, {"placement": "device", "model": FACADES_ID})
-    page = context.new_page()
-    page.route("**/device/manifest.json", lambda route: route.fulfill(json=slow))
-    page.route(f"**/{SLOW_URL}", lambda route: route.fulfill(body=model, content_type="application/octet-stream"))
-    page.goto(server + "/")
-    wait_ready(page)
-    wait_for_settled_output(page, timeout=60)
+    page = painted_with_slow_facades(context, server, manifest)
     assert where(page) == "device"
     device_ms = float(page.get_by_test_id("frame-ms").inner_text().split("model ")[1].split(" ms")[0])
 
