@@ -16,7 +16,7 @@ from tests.helpers.browser import (
     canvas_colours, mouse_stroke, output_digest, running_server, to_client,
     wait_for_output_change, wait_for_settled_output, wait_ready,
 )
-from tests.helpers.tiny_models import HYBRID_ID, HYBRID_PRESETS, PRESET_IDS, SKETCH_ID, SPADE_ID
+from tests.helpers.tiny_models import FACADES_ID, HYBRID_ID, HYBRID_PRESETS, PRESET_IDS, SKETCH_ID, SPADE_ID
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -267,6 +267,37 @@ def test_server_errors_are_shown_in_words(page):
         files=[{"name": "not-an-image.png", "mimeType": "image/png", "buffer": b"not a picture"}])
     page.wait_for_function("() => document.querySelector('[data-testid=error]').textContent.includes('not an image')")
     assert page.get_by_test_id("undo").is_disabled(), "a failed upload leaves the drawing alone"
+
+
+def test_a_style_image_of_any_size_works_and_a_non_image_never_reaches_the_server(page):
+    uploads = []
+    page.on("request", lambda request: uploads.append(request.url) if "/style-code" in request.url else None)
+    # 5000 px is over the server's pixel limit: the page scales it down first, keeping the whole frame.
+    big = io.BytesIO()
+    Image.new("RGB", (5000, 2500), (200, 60, 40)).save(big, format="PNG")
+    before = wait_for_settled_output(page)
+    page.get_by_test_id("style-upload").set_input_files(
+        files=[{"name": "big.png", "mimeType": "image/png", "buffer": big.getvalue()}])
+    wait_for_output_change(page, before)
+    assert page.get_by_test_id("current-style").inner_text().endswith("big.png")
+    assert page.get_by_test_id("error").is_hidden()
+    assert len(uploads) == 1
+
+    page.get_by_test_id("style-upload").set_input_files(
+        files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture"}])
+    page.wait_for_function("() => document.querySelector('[data-testid=error]').textContent.includes('not an image')")
+    assert len(uploads) == 1, "the file the browser could not read was not sent"
+
+
+def test_photo_is_offered_only_where_a_photo_can_become_the_drawing(page):
+    assert page.get_by_test_id("upload-photo").is_enabled()  # landscape labels: the segmenter knows them
+    page.get_by_test_id("model-select").select_option(FACADES_ID)
+    wait_for_settled_output(page)
+    assert page.get_by_test_id("upload-photo").is_disabled()
+    assert "No segmenter knows" in page.locator("#upload-photo-button").get_attribute("title")
+    page.get_by_test_id("model-select").select_option(SKETCH_ID)
+    wait_for_settled_output(page)
+    assert page.get_by_test_id("upload-photo").is_enabled()  # any photo becomes a sketch
 
 
 def test_keyboard_shortcuts_switch_tools_and_brush_size(page):

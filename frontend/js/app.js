@@ -11,7 +11,7 @@ import { PLACEMENTS, Placement, serverTrouble } from "./device/placement.js";
 import { photoSketch } from "./device/sketch.js";
 import { floodFill } from "./floodfill.js";
 import { History } from "./history.js";
-import { imageToRgba, squarePhoto, thumbnailUrl } from "./images.js";
+import { cappedImage, imageToRgba, squarePhoto, thumbnailUrl } from "./images.js";
 import { LabelCanvas } from "./labelcanvas.js";
 import {
   SKETCH_INK, SKETCH_LABEL_SET, SKETCH_PAPER,
@@ -621,10 +621,11 @@ function showStyle() {
 
 async function useStyleImage(file) {
   const model = state.model;
+  const image = await cappedImage(file);
   const readCode = placementNow() === "device" && model.kind === "spade"
-    ? fileRgba(file).then(({ rgba, width, height }) => device.engine.styleCode(model.id, rgba, width, height))
-    : api.styleCode(model.id, file);
-  const [code, thumbnail] = await Promise.all([readCode, thumbnailUrl(file)]);
+    ? fileRgba(image).then(({ rgba, width, height }) => device.engine.styleCode(model.id, rgba, width, height))
+    : api.styleCode(model.id, image);
+  const [code, thumbnail] = await Promise.all([readCode, thumbnailUrl(image)]);
   if (state.model !== model) return;
   setStyle({ kind: "code", code, thumbnail, name: file.name });
 }
@@ -684,9 +685,14 @@ function selectModel(id) {
   el("tool-brush").title = state.isSketch ? "Pencil (B)" : "Brush (B)";
   el("canvas-title").textContent = state.isSketch ? "Sketch" : "Labels";
   el("upload-labels-button").title = state.isSketch ? "Open a sketch (black lines on white)" : "Open a label map";
+  // A photo becomes a sketch for any sketch model, but labels only where a segmenter knows the label set.
+  const photoToLabels = state.isSketch || Boolean(segmenterFor(state.labelSet));
+  el("upload-photo").disabled = !photoToLabels;
+  el("upload-photo-button").title = photoToLabels ? "Upload a photo: its labels or sketch become your drawing"
+    : `No segmenter knows the "${state.labelSet.name}" labels, so a photo cannot become a drawing for this model`;
   el("canvas-hint").textContent = state.isSketch
     ? "Draw black lines on the white page; the picture follows as you draw."
-    : "Paint with the labels on the right; the picture follows as you draw.";
+    : "Pick a label, then paint; the picture follows as you draw.";
   el("model-title").textContent = model.title;
   el("model-description").textContent = model.description;
   el("model-note").textContent = `${model.size}×${model.size}`;

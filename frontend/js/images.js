@@ -40,6 +40,26 @@ export async function squarePhoto(file, maxSide = 1024) {
   return canvas.convertToBlob({ type: "image/png" });
 }
 
+/** A style image with its whole frame kept: the file itself when its longer side is at most `maxSide`, else a
+ * PNG scaled down to that (a 5000 px photo would be over the server's pixel limit, and the style encoder pools
+ * the whole picture anyway). Throws, before anything is uploaded, for a file that is not an image. */
+export async function cappedImage(file, maxSide = 1024) {
+  const bitmap = await decode(file);
+  const scale = maxSide / Math.max(bitmap.width, bitmap.height);
+  if (scale >= 1) {
+    bitmap.close();
+    return file;
+  }
+  const width = Math.max(1, Math.round(bitmap.width * scale));
+  const height = Math.max(1, Math.round(bitmap.height * scale));
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext("2d");
+  context.imageSmoothingQuality = "high";
+  context.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  return canvas.convertToBlob({ type: "image/png" });
+}
+
 /** A small data: URL preview, small enough to keep in localStorage with the settings. */
 export async function thumbnailUrl(file, side = 96) {
   const bitmap = await decode(file);
