@@ -9,6 +9,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -298,6 +299,16 @@ def test_photo_is_offered_only_where_a_photo_can_become_the_drawing(page):
     page.get_by_test_id("model-select").select_option(SKETCH_ID)
     wait_for_settled_output(page)
     assert page.get_by_test_id("upload-photo").is_enabled()  # any photo becomes a sketch
+
+
+def test_a_photo_opened_as_a_label_map_says_so_and_can_be_undone(page):
+    photo = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(photo, format="PNG")
+    page.get_by_test_id("upload-labels").set_input_files(
+        files=[{"name": "holiday.png", "mimeType": "image/png", "buffer": photo.getvalue()}])
+    page.wait_for_function("() => document.querySelector('[data-testid=error]').textContent.includes('label colours')")
+    assert "use Photo" in page.get_by_test_id("error").inner_text()
+    assert page.get_by_test_id("undo").is_enabled()
 
 
 def test_keyboard_shortcuts_switch_tools_and_brush_size(page):

@@ -15,7 +15,7 @@ import { cappedImage, imageToRgba, squarePhoto, thumbnailUrl } from "./images.js
 import { LabelCanvas } from "./labelcanvas.js";
 import {
   SKETCH_INK, SKETCH_LABEL_SET, SKETCH_PAPER,
-  indicesToGrey, indicesToRgba, labelMapToIndices, renderPalette, rgbaToIndices, rgbaToSketch,
+  indicesToGrey, indicesToRgba, labelColourShare, labelMapToIndices, renderPalette, rgbaToIndices, rgbaToSketch,
 } from "./palette.js";
 import { encodeGreyPng } from "./png.js";
 import { attachKeyboard } from "./keyboardcanvas.js";
@@ -821,7 +821,16 @@ async function startFromPhoto(file) {
 
 async function openDrawing(file) {
   const rgba = await imageToRgba(file, state.model.size);
-  replaceDrawing(state.isSketch ? rgbaToSketch(rgba) : labelMapToIndices(rgba, state.labelSet));
+  if (state.isSketch) {
+    replaceDrawing(rgbaToSketch(rgba));
+    return;
+  }
+  replaceDrawing(labelMapToIndices(rgba, state.labelSet));
+  const share = labelColourShare(rgba, state.labelSet);
+  if (share < 0.5) {
+    showError(`Only ${Math.round(share * 100)} % of that image's pixels are label colours, so each pixel took the nearest label `
+      + "(Undo brings your drawing back). To turn a photo into labels, use Photo.");
+  }
 }
 
 /** File inputs: run the action on the chosen file, then reset so choosing the same file again works. */

@@ -99,6 +99,21 @@ export function labelMapToIndices(rgba, labelSet) {
   return rgbaToIndices(rgba, labelSet);
 }
 
+/** The share of pixels within `tolerance` of a label colour (JPEG noise included) or a class id's grey: near 1
+ * for a label map, low for a photo opened as one by mistake. Pure. */
+export function labelColourShare(rgba, labelSet, tolerance = 24) {
+  const colours = labelSet.classes.map((c) => hexToRgb(c.colour));
+  const ids = new Set(labelSet.classes.map((c) => c.id));
+  const near = (r, g, b) => colours.some(([cr, cg, cb]) =>
+    Math.abs(r - cr) <= tolerance && Math.abs(g - cg) <= tolerance && Math.abs(b - cb) <= tolerance);
+  let labelled = 0;
+  for (let p = 0; p < rgba.length; p += 4) {
+    const r = rgba[p], g = rgba[p + 1], b = rgba[p + 2];
+    if ((r === g && g === b && ids.has(r)) || near(r, g, b)) labelled += 1;
+  }
+  return rgba.length ? labelled / (rgba.length / 4) : 1;
+}
+
 /** Sketch pixels: dark means ink. */
 export function rgbaToSketch(rgba, threshold = 128) {
   const indices = new Uint8Array(rgba.length / 4);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  SKETCH_INK, SKETCH_PAPER, groupClasses, hexToRgb, indicesToGrey, indicesToRgba, labelMapToIndices,
+  SKETCH_INK, SKETCH_PAPER, groupClasses, hexToRgb, indicesToGrey, indicesToRgba, labelColourShare, labelMapToIndices,
   labelSlug, rgbToHex, rgbaToIndices, rgbaToSketch,
 } from "../../frontend/js/palette.js";
 
@@ -48,6 +48,13 @@ test("a grey image of class ids is read as an index map, a palette image by its 
   // Road is grey (#8a8a8a) but 0x8a is no class id: still read as the colour.
   const road = Uint8ClampedArray.from([0x8a, 0x8a, 0x8a, 255, 0x8e, 0xc8, 0xf0, 255]);
   assert.deepEqual([...labelMapToIndices(road, LANDSCAPE)], [2, 0]);
+});
+
+test("a label map is nearly all label colours, JPEG noise included; a photo is not", () => {
+  const map = Uint8ClampedArray.from([0x8e, 0xc8, 0xf0, 255, 0x90, 0xc6, 0xee, 255, 3, 3, 3, 255, 0x8a, 0x8a, 0x8a, 255]);
+  assert.equal(labelColourShare(map, LANDSCAPE), 1);
+  const photo = Uint8ClampedArray.from([200, 30, 160, 255, 12, 240, 250, 255, 0x8e, 0xc8, 0xf0, 255, 255, 255, 0, 255]);
+  assert.equal(labelColourShare(photo, LANDSCAPE), 0.25);
 });
 
 test("sketches: dark pixels are ink, and go to the server as black on white", () => {
