@@ -84,6 +84,7 @@ def test_palette_comes_from_models(page, landscape: dict):
     assert {h.lower() for h in headings} == {c["group"] for c in landscape["classes"]}
     assert page.get_by_test_id("model-select").input_value() == SPADE_ID
     assert "Live" in page.get_by_test_id("status").inner_text()
+    assert page.get_by_test_id("canvas-preview").is_hidden(), "beside the canvas on a desktop: no small copy"
 
 
 def test_strokes_paint_exact_labels_then_change_the_output(page, landscape: dict):
@@ -240,10 +241,20 @@ def test_touch_paints_on_a_phone(browser, server: str, landscape: dict):
         row = after[(size // 2) * size: (size // 2 + 1) * size]
         assert row.count(colour_of(landscape, "tree")) >= size - 12, "the whole swipe was painted"
         assert set(after) <= palette_colours(landscape)
-        # Stacked on a phone: the picture sits below the canvas.
+        # Stacked on a phone: the picture sits below the canvas, and a small copy of it right under the canvas
+        # is in view while painting; tapping it brings the picture into view.
         canvas_box = page.get_by_test_id("label-canvas").bounding_box()
         output_box = page.locator("#result-frame").bounding_box()
         assert output_box["y"] > canvas_box["y"] + canvas_box["height"]
+        wait_for_settled_output(page)
+        preview = page.get_by_test_id("canvas-preview")
+        assert preview.is_visible()
+        preview_box = preview.bounding_box()
+        assert preview_box["y"] + preview_box["height"] <= 844, "the copy is on screen with the canvas"
+        assert page.locator("#canvas-preview-image").get_attribute("src") == page.get_by_test_id("output-image").get_attribute("src")
+        preview.tap()
+        page.wait_for_function("() => { const r = document.querySelector('#result-frame').getBoundingClientRect();"
+                               " return r.top >= 0 && r.bottom <= innerHeight; }")
     finally:
         context.close()
 

@@ -342,6 +342,8 @@ function showResult(blob, { where, modelMs, totalMs, seq }) {
   state.renders += 1;
   outputImage.src = state.resultUrl;
   outputImage.hidden = false;
+  el("canvas-preview-image").src = state.resultUrl;
+  el("canvas-preview").hidden = false;
   outputImage.dataset.renders = String(state.renders);
   el("result-placeholder").hidden = true;
   const model = Number.isFinite(modelMs) ? `${Math.round(modelMs)} ms` : "";
@@ -366,6 +368,8 @@ function clearResult(message) {
   state.resultUrl = null;
   outputImage.hidden = true;
   outputImage.removeAttribute("src");
+  el("canvas-preview").hidden = true;
+  el("canvas-preview-image").removeAttribute("src");
   el("result-placeholder").hidden = false;
   el("result-placeholder").textContent = message;
   el("frame-ms").textContent = "–";
@@ -885,6 +889,7 @@ function bindControls() {
   onFile("upload-photo", startFromPhoto);
   onFile("upload-labels", openDrawing);
   onFile("style-upload", useStyleImage);
+  el("canvas-preview").addEventListener("click", () => el("result-frame").scrollIntoView({ behavior: "smooth", block: "center" }));
   el("error-close").addEventListener("click", hideError);
   el("retry-models").addEventListener("click", loadCatalogue);
 
