@@ -242,7 +242,7 @@ def test_touch_paints_on_a_phone(browser, server: str, landscape: dict):
         assert row.count(colour_of(landscape, "tree")) >= size - 12, "the whole swipe was painted"
         assert set(after) <= palette_colours(landscape)
         # Stacked on a phone: the picture sits below the canvas, and a small copy of it right under the canvas
-        # is in view while painting; tapping it brings the picture into view.
+        # is in view while painting; choosing it brings the picture into view.
         canvas_box = page.get_by_test_id("label-canvas").bounding_box()
         output_box = page.locator("#result-frame").bounding_box()
         assert output_box["y"] > canvas_box["y"] + canvas_box["height"]
@@ -252,7 +252,7 @@ def test_touch_paints_on_a_phone(browser, server: str, landscape: dict):
         preview_box = preview.bounding_box()
         assert preview_box["y"] + preview_box["height"] <= 844, "the copy is on screen with the canvas"
         assert page.locator("#canvas-preview-image").get_attribute("src") == page.get_by_test_id("output-image").get_attribute("src")
-        preview.tap()
+        preview.click()
         page.wait_for_function("() => { const r = document.querySelector('#result-frame').getBoundingClientRect();"
                                " return r.top >= 0 && r.bottom <= innerHeight; }")
     finally:
