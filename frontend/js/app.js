@@ -330,7 +330,8 @@ function otherSide(where) {
   return ms === null ? "" : `${other} ~${Math.round(ms)} ms`;
 }
 
-/** A picture arrived; timing: { where: "device" | "server", modelMs, totalMs }. */
+/** A picture arrived for render request `seq`; timing: { where: "device" | "server", modelMs, totalMs }.
+ * An answer to a request older than the picture on show is dropped. */
 function showResult(blob, { where, modelMs, totalMs, seq }) {
   // A device frame reports while it still counts as running: only a waiting frame means more is coming.
   el("result-frame").dataset.busy = String(connection.busy || state.httpBusy || device.queue.waiting !== null);

@@ -75,6 +75,13 @@ export function rgbaToIndices(rgba, labelSet) {
   return indices;
 }
 
+/** The class ids (and the ignore id) a grey index map may hold. */
+function indexGreyIds(labelSet) {
+  const ids = new Set(labelSet.classes.map((c) => c.id));
+  if (labelSet.ignore_id !== null && labelSet.ignore_id !== undefined) ids.add(labelSet.ignore_id);
+  return ids;
+}
+
 /**
  * Read an uploaded label map. A colour map in the palette colours is the usual case; a grey image
  * whose values are all class ids (or the ignore id) is taken as a raw index map, which is what the
@@ -82,8 +89,7 @@ export function rgbaToIndices(rgba, labelSet) {
  */
 export function labelMapToIndices(rgba, labelSet) {
   const colours = new Set(labelSet.classes.map((c) => c.colour));
-  const ids = new Set(labelSet.classes.map((c) => c.id));
-  if (labelSet.ignore_id !== null && labelSet.ignore_id !== undefined) ids.add(labelSet.ignore_id);
+  const ids = indexGreyIds(labelSet);
   let allPalette = true;
   let allIndexGrey = true;
   for (let p = 0; p < rgba.length && (allPalette || allIndexGrey); p += 4) {
@@ -99,11 +105,11 @@ export function labelMapToIndices(rgba, labelSet) {
   return rgbaToIndices(rgba, labelSet);
 }
 
-/** The share of pixels within `tolerance` of a label colour (JPEG noise included) or a class id's grey: near 1
+/** The share of pixels within `tolerance` of a label colour (JPEG noise included) or an index grey: near 1
  * for a label map, low for a photo opened as one by mistake. Pure. */
 export function labelColourShare(rgba, labelSet, tolerance = 24) {
   const colours = labelSet.classes.map((c) => hexToRgb(c.colour));
-  const ids = new Set(labelSet.classes.map((c) => c.id));
+  const ids = indexGreyIds(labelSet);
   const near = (r, g, b) => colours.some(([cr, cg, cb]) =>
     Math.abs(r - cr) <= tolerance && Math.abs(g - cg) <= tolerance && Math.abs(b - cb) <= tolerance);
   let labelled = 0;
