@@ -17,6 +17,9 @@ ModelKind = Literal["spade", "pix2pix", "cyclegan", "segmenter", "hybrid"]
 InputKind = Literal["labels", "sketch", "photo"]
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-f]{6}$")
+# How a hybrid paints: a canvas of pasted segments re-rendered by its refiner graph, or label-guided patch
+# synthesis from the bank (backend/landscape.py), which has no graph.
+HybridRenderer = Literal["refiner", "patch-synthesis"]
 
 
 class _Strict(BaseModel):
@@ -125,8 +128,9 @@ class ModelCard(_Strict):
     description: str
     input_kind: InputKind
     size: int = Field(gt=0, le=2048)
-    onnx: str
-    onnx_sha256: str
+    onnx: str | None = None  # None only for a hybrid painted by patch synthesis
+    onnx_sha256: str | None = None
+    renderer: HybridRenderer | None = None  # hybrids only; None means "refiner"
     label_set: LabelSet | None = None
     style_encoder: StyleEncoder | None = None
     exemplar_bank: ExemplarBankFile | None = None
@@ -158,6 +162,11 @@ class ModelCard(_Strict):
             self._check_hybrid()
         elif self.exemplar_bank is not None:
             raise ValueError("only a hybrid model has an exemplar_bank")
+        elif self.renderer is not None:
+            raise ValueError("only a hybrid model has a renderer")
+        if self.graphless != (self.onnx is None) or (self.onnx is None) != (self.onnx_sha256 is None):
+            raise ValueError("onnx and onnx_sha256 are required, except for a hybrid painted by patch synthesis, "
+                             "which has neither")
         style_dim = (self.style_encoder.z_dim if self.style_encoder is not None
                      else self.exemplar_bank.style_dim if self.exemplar_bank is not None else None)
         if style_dim is not None:
@@ -165,6 +174,11 @@ class ModelCard(_Strict):
                 if len(preset.code) != style_dim:
                     raise ValueError(f"preset {preset.id!r} has {len(preset.code)} numbers, the style has {style_dim}")
         return self
+
+    @property
+    def graphless(self) -> bool:
+        """True for the patch-synthesis renderer: no ONNX graph, the server paints from the bank alone."""
+        return self.kind == "hybrid" and self.renderer == "patch-synthesis"
 
     def _check_hybrid(self) -> None:
         if self.input_kind != "labels":

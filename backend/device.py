@@ -36,7 +36,7 @@ class DeviceFileOut(BaseModel):
 
 
 class DeviceModelFiles(BaseModel):
-    onnx: DeviceFileOut
+    onnx: DeviceFileOut | None = Field(description="The graph; null for a model with none (server-only patch synthesis).")
     style_encoder: DeviceFileOut | None = Field(default=None, description="SPADE only.")
     thumbnails: dict[str, str] = Field(default={}, description="Style preset id -> thumbnail URL.")
 
@@ -91,7 +91,8 @@ class _Collector:
 
 def _model_entry(model: LoadedModel, weights_dir: Path, collector: _Collector) -> DeviceModel:
     card = model.card
-    onnx = collector.add(f"{card.id}.onnx", weights_file(weights_dir, card.onnx), card.onnx_sha256)
+    onnx = None if card.graphless else collector.add(f"{card.id}.onnx", weights_file(weights_dir, card.onnx),
+                                                     card.onnx_sha256)
     style_encoder = None
     if card.style_encoder is not None:
         style_encoder = collector.add(f"{card.id}.style-encoder.onnx",

@@ -10,7 +10,7 @@ import logging
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +24,7 @@ from backend.errors import ApiError
 from backend.hybrid import STYLE_DIM, ExemplarBank, compose, refiner_feeds
 from backend.interface import (STYLE_ENCODER_SIGNATURE, class_bands, input_names, signature_for,
                                signature_mismatch, warmup_feeds)
+from backend.landscape import Frame, LandscapeRenderer, RenderState
 
 log = logging.getLogger("backend.engine")
 
@@ -49,6 +50,7 @@ class LoadedModel:
     session: Any = None  # onnxruntime.InferenceSession of the generator / segmenter
     style_session: Any = None  # SPADE style encoder
     bank: ExemplarBank | None = None  # the hybrid's photo segments, composed into the refiner's canvas
+    landscape: LandscapeRenderer | None = None  # a hybrid painted by patch synthesis (no session)
     latency_ms: float | None = None
     feed_names: dict[str, str] = field(default_factory=dict)  # interface input name -> generator input name
     thumbnails: dict[str, Path] = field(default_factory=dict)  # preset id -> file inside the weights folder
@@ -99,6 +101,11 @@ def session_options(intra_op_threads: int) -> ort.SessionOptions:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return options
+
+
+def rgb_tensor(rgb: np.ndarray) -> np.ndarray:
+    """uint8 [H, W, 3] -> float32 [1, 3, H, W] in [-1, 1], the generators' output layout."""
+    return (rgb.astype(np.float32).transpose(2, 0, 1)[None] / 127.5 - 1.0)
 
 
 def file_sha256(path: Path) -> str:
@@ -185,8 +192,24 @@ def _load_bank(card: ModelCard, weights_dir: Path) -> ExemplarBank:
     return bank
 
 
+def _load_patch_synthesis(card: ModelCard, weights_dir: Path, threads: int) -> LoadedModel:
+    """A hybrid with no graph: the bank and the landscape renderer, warmed up (which also compiles or loads
+    the cached kernels) and timed on a painting of every class."""
+    bank = _load_bank(card, weights_dir)
+    try:
+        renderer = LandscapeRenderer(bank, num_classes(card), card.size, threads=threads)
+        labels, style = class_bands(card), bank.random_style(0)
+        latency_ms = _measure_latency_ms(lambda: renderer.render(labels, style, seed=0))
+    except Exception as exc:  # a bank the renderer cannot use
+        raise ModelLoadError(f"landscape renderer cannot paint: {_first_line(exc)}") from exc
+    return LoadedModel(id=card.id, state="ready", card=card, bank=bank, landscape=renderer,
+                       latency_ms=round(latency_ms, 2))
+
+
 def load_model(card: ModelCard, weights_dir: Path, options: ort.SessionOptions) -> LoadedModel:
     """Open, check and warm up one card's sessions; raises ModelLoadError with the reason."""
+    if card.graphless:
+        return _with_presets(_load_patch_synthesis(card, weights_dir, options.intra_op_num_threads), weights_dir)
     signature = signature_for(card)
     session = _open_session(weights_dir, card.onnx, card.onnx_sha256, options)
     if mismatch := signature_mismatch(session, signature):
@@ -213,6 +236,12 @@ def load_model(card: ModelCard, weights_dir: Path, options: ort.SessionOptions) 
         raise ModelLoadError(f"warm-up run failed: {_first_line(exc)}") from exc
     model = LoadedModel(id=card.id, state="ready", card=card, session=session, style_session=style_session,
                         bank=bank, latency_ms=round(latency_ms, 2), feed_names=feed_names)
+    return _with_presets(model, weights_dir)
+
+
+def _with_presets(model: LoadedModel, weights_dir: Path) -> LoadedModel:
+    """The model with its presets' thumbnails and its sample sheet found in the weights folder."""
+    card = model.card
     for preset in card.style_presets:
         thumbnail = weights_file(weights_dir, preset.thumbnail)
         if thumbnail.is_file():
@@ -319,11 +348,37 @@ class InferenceEngine:
                       seed: int) -> tuple[np.ndarray, float]:
         """image [1, 3, S, S] of a hybrid model for labels int64 [1, 1, S, S] and a style [6]; the
         milliseconds count the composition too, since it is part of what the model costs."""
+        if model.landscape is not None:
+            for frame, ms in self.landscape_frames(model, labels[0, 0].astype(np.uint8), style, seed):
+                pass
+            return rgb_tensor(frame.rgb), ms
         start = time.perf_counter()
         feeds = hybrid_feeds(model.card, model.bank, labels[0, 0].astype(np.uint8), style, seed)
         compose_ms = (time.perf_counter() - start) * 1000
         image, ms = self.generate(model, feeds)
         return image, compose_ms + ms
+
+    def landscape_frames(self, model: LoadedModel, labels: np.ndarray, style: np.ndarray, seed: int,
+                         state: RenderState | None = None) -> Iterator[tuple[Frame, float]]:
+        """The patch-synthesis renderer's pictures, coarse to fine, each with the milliseconds so far. Each
+        level holds a run slot only while it computes, so a painter that stops asking frees it at once."""
+        frames = model.landscape.frames(labels, style, seed, state)
+        elapsed = 0.0
+        while True:
+            with self._runs:
+                start = time.perf_counter()
+                try:
+                    frame = next(frames, None)
+                except Exception as exc:  # a renderer fault fails this request only
+                    log.error("model %s raised: %s", model.id, exc)
+                    raise ApiError(500, f"model {model.id!r} failed to run: {_first_line(exc)}") from exc
+                seconds = time.perf_counter() - start
+            if frame is None:
+                return
+            elapsed += seconds * 1000
+            if self.observer is not None:
+                self.observer(model.id, seconds)
+            yield frame, elapsed
 
     def encode_style(self, model: LoadedModel, image: np.ndarray) -> tuple[np.ndarray, float]:
         """The style code mu [z_dim] of an image [1, 3, H, W]."""

@@ -113,19 +113,26 @@ class ExemplarBank:
         the page draws it (backend/seeded.py)."""
         return self.photo_styles[int(seeded.uniforms(seed, 1)[0] * self.num_photos)]
 
-    def photo(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(uint8 [h, w, 3] photo, uint8 [h, w] segment labels), decoded once and kept while used."""
+    def photo(self, index: int, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(uint8 [h, w, 3] photo, uint8 [h, w] segment labels), decoded once and kept while used (unless
+        `keep` is False: a pass over the whole bank must not evict the photos in use)."""
         with self._lock:
             if index in self._cache:
                 self._cache.move_to_end(index)
                 return self._cache[index]
         decoded = (self._decode("photo_jpeg", "photo_offsets", index, "RGB"),
                    self._decode("labels_png", "labels_offsets", index, "L"))
+        if not keep:
+            return decoded
         with self._lock:
             self._cache[index] = decoded
             while len(self._cache) > PHOTO_CACHE:
                 self._cache.popitem(last=False)
         return decoded
+
+    def label_map(self, index: int) -> np.ndarray:
+        """uint8 [h, w] segment labels of one photo, decoded without its photo (retrieval indexes them all)."""
+        return self._decode("labels_png", "labels_offsets", index, "L")
 
     def _decode(self, blob: str, offsets: str, index: int, mode: str) -> np.ndarray:
         start, end = self.arrays[offsets][index], self.arrays[offsets][index + 1]

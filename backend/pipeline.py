@@ -7,16 +7,18 @@ encode, and are called from worker threads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from backend import hybrid, seeded
-from backend.engine import InferenceEngine, LoadedModel
+from backend.engine import InferenceEngine, LoadedModel, rgb_tensor
 from backend.errors import ApiError
 from backend.imaging import (PICTURE_FORMATS, ImageLimits, encode_picture, encode_png, label_indices, labels_tensor, labels_to_palette_image,
                              open_image, output_size, photo_tensor, sketch_tensor, tensor_to_rgb, to_rgb)
+from backend.landscape import RenderState
 
 MAX_SEED = 2**64 - 1
 MAX_SPADE_CODE = 1e4
@@ -47,6 +49,8 @@ class Rendered:
     data: bytes
     model_ms: float
     media_type: str = "image/png"
+    level: int = 1  # a progressive renderer's pictures are levels 1..levels, the last one finished
+    levels: int = 1
 
 
 def parse_style_code(text: str) -> list[float]:
@@ -204,32 +208,56 @@ def _generate(engine: InferenceEngine, spec: TranslateSpec, feeds: dict[str, np.
         image, model_ms = engine.render_hybrid(spec.model, feeds["labels"], style[0], spec.seed)
     else:
         image, model_ms = engine.generate(spec.model, feeds if style is None else feeds | {"style": style})
-    if spec.filter is not None:
-        filter_size = spec.filter.card.size
-        if image.shape[-2:] != (filter_size, filter_size):
-            image = photo_tensor(tensor_to_rgb(image), filter_size)
-        image, ms = engine.generate(spec.filter, {"image": image})
-        model_ms += ms
-    return image, model_ms
+    image, ms = _filtered(engine, spec, image)
+    return image, model_ms + ms
+
+
+def _filtered(engine: InferenceEngine, spec: TranslateSpec, image: np.ndarray) -> tuple[np.ndarray, float]:
+    if spec.filter is None:
+        return image, 0.0
+    filter_size = spec.filter.card.size
+    if image.shape[-2:] != (filter_size, filter_size):
+        image = photo_tensor(tensor_to_rgb(image), filter_size)
+    return engine.generate(spec.filter, {"image": image})
+
+
+def translate_frames(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits: ImageLimits,
+                     style_image: bytes | None = None, picture_format: str = "png",
+                     state: RenderState | None = None) -> Iterator[Rendered]:
+    """Upload -> generated pictures (PNG, JPEG or WebP) at the upload's aspect ratio (longer side = the model's
+    size): one, or for the progressive landscape renderer one per level, coarse first. `state` carries a live
+    painter's previous picture to the renderer, which then searches again only around what changed."""
+    feeds, input_size = _model_input(spec.model, data, limits)
+    style, style_ms = spec.style, 0.0
+    if style is None and spec.model.style_dim is not None:
+        if style_image is None:
+            raise ApiError(422, "style: no style image given")
+        code, style_ms = encode_style_image(engine, spec.model, style_image, limits)
+        style = code[None]
+    size = output_size(input_size, spec.model.card.size)
+
+    def encoded(image: np.ndarray, model_ms: float, level: int = 1, levels: int = 1) -> Rendered:
+        picture = tensor_to_rgb(image)
+        if picture.size != size:
+            picture = picture.resize(size, Image.Resampling.LANCZOS)
+        return Rendered(data=encode_picture(picture, picture_format), model_ms=style_ms + model_ms,
+                        media_type=PICTURE_FORMATS[picture_format], level=level, levels=levels)
+
+    if spec.model.landscape is None:
+        yield encoded(*_generate(engine, spec, feeds, style))
+        return
+    labels = feeds["labels"][0, 0].astype(np.uint8)
+    for frame, ms in engine.landscape_frames(spec.model, labels, style[0], spec.seed, state):
+        image, filter_ms = _filtered(engine, spec, rgb_tensor(frame.rgb))
+        yield encoded(image, ms + filter_ms, frame.level, frame.levels)
 
 
 def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits: ImageLimits,
               style_image: bytes | None = None, picture_format: str = "png") -> Rendered:
-    """Upload -> generated picture (PNG, JPEG or WebP) at the upload's aspect ratio (longer side = the model's
-    size)."""
-    feeds, input_size = _model_input(spec.model, data, limits)
-    style, model_ms = spec.style, 0.0
-    if style is None and spec.model.style_dim is not None:
-        if style_image is None:
-            raise ApiError(422, "style: no style image given")
-        code, model_ms = encode_style_image(engine, spec.model, style_image, limits)
-        style = code[None]
-    image, ms = _generate(engine, spec, feeds, style)
-    picture, size = tensor_to_rgb(image), output_size(input_size, spec.model.card.size)
-    if picture.size != size:
-        picture = picture.resize(size, Image.Resampling.LANCZOS)
-    return Rendered(data=encode_picture(picture, picture_format), model_ms=model_ms + ms,
-                    media_type=PICTURE_FORMATS[picture_format])
+    """Upload -> the finished picture (see `translate_frames`)."""
+    for rendered in translate_frames(engine, spec, data, limits, style_image, picture_format):
+        pass
+    return rendered
 
 
 def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarray, seed: int) -> np.ndarray:

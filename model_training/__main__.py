@@ -1,5 +1,5 @@
 """Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,build-bank,
-quantize, fixtures} ..."""
+quantize, landscape-card, fixtures} ..."""
 
 from __future__ import annotations
 
@@ -34,6 +34,14 @@ def _export(args: argparse.Namespace) -> None:
 
     export(args.run, Path(args.weights), metrics_path=Path(args.metrics) if args.metrics else None,
            command=args.command)
+
+
+def _landscape_card(args: argparse.Namespace) -> None:
+    from model_training.landscape_card import write_landscape_card
+
+    card = write_landscape_card(Path(args.source), Path(args.out), Path(args.realism) if args.realism else None,
+                                " ".join(["python -m model_training", *sys.argv[1:]]))
+    print(f"{args.out}: {card.title}")
 
 
 def _pseudo_label(args: argparse.Namespace) -> None:
@@ -172,6 +180,14 @@ def main(argv: list[str] | None = None) -> None:
     realism.add_argument("--c2st-steps", type=int, default=None,
                          help="C2ST classifier fitting steps (default: model_training.c2st.C2stConfig)")
     realism.set_defaults(handler=_evaluate_realism)
+
+    landscape = commands.add_parser("landscape-card",
+                                    help="write the patch-synthesis landscape renderer's card (it has no network)")
+    landscape.add_argument("--source", default="weights/hybrid-landscape.json",
+                           help="the hybrid card whose exemplar bank, label set and presets it shares")
+    landscape.add_argument("--out", default="weights/photo-landscape.json", help="the card to write")
+    landscape.add_argument("--realism", help="an evaluate-realism report (realism.json) with figures for it")
+    landscape.set_defaults(handler=_landscape_card)
 
     fixtures = commands.add_parser("fixtures", help="write the tiny synthetic datasets the tests use")
     fixtures.add_argument("out")

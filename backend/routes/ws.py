@@ -7,7 +7,10 @@ Protocol (the painter is written against it):
   config use the defaults (default model, its first preset).
 - client -> server binary: a full PNG (label map, sketch or photo); frames are numbered from 1.
 - server -> client for each processed frame: the binary picture, then
-  {"type": "result", "frame": n, "model_ms": x, "total_ms": y}; a bad frame gets
+  {"type": "result", "frame": n, "model_ms": x, "total_ms": y}. A progressive model (the landscape
+  renderer) first sends coarser pictures, each followed by {"type": "progress", "frame": n, "level": k,
+  "levels": L, "model_ms": x, "total_ms": y}; a newer frame that arrives meanwhile cancels the rest, so
+  a cancelled frame ends on its last "progress" and never gets a "result". A bad frame gets
   {"type": "error", "frame": n, "status": 4xx, "message": ...} and the connection stays open.
 - malformed JSON or an unknown message type closes with 1003, a message over the size limit with 1009,
   a missing or wrong API key with 1008.
@@ -29,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from backend import pipeline
 from backend.errors import ApiError
 from backend.imaging import ImageLimits
+from backend.landscape import RenderState
 from backend.pipeline import StyleChoice, TranslateSpec
 from backend.routes.deps import PictureFormat
 from backend.security import client_address, key_is_valid, websocket_key
@@ -72,6 +76,7 @@ class PaintSession:
         self.send_lock = asyncio.Lock()
         self.frames_received = 0
         self.frames_answered = 0
+        self.render_state = RenderState()  # the landscape renderer's last picture, for warm starts
 
     async def run(self) -> None:
         processor = asyncio.create_task(self._process_frames())
@@ -151,8 +156,22 @@ class PaintSession:
             return
         try:
             spec = self.spec or pipeline.resolve_translate(self.engine, None, StyleChoice(), None)
-            rendered = await run_in_threadpool(pipeline.translate, self.engine, spec, data, self.limits, None,
-                                               self.picture_format)
+            frames = pipeline.translate_frames(self.engine, spec, data, self.limits, None, self.picture_format,
+                                               self.render_state)
+            while (rendered := await run_in_threadpool(next, frames, None)) is not None:
+                finished = rendered.level == rendered.levels
+                message = {"type": "result" if finished else "progress", "frame": frame,
+                           "model_ms": round(rendered.model_ms, 2),
+                           "total_ms": round((time.perf_counter() - start) * 1000, 2)}
+                if not finished:
+                    message |= {"level": rendered.level, "levels": rendered.levels}
+                async with self.send_lock:
+                    await self.websocket.send_bytes(rendered.data)
+                    await self.websocket.send_text(json.dumps(message))
+                if not finished and self.pending is not None:  # a newer stroke: the finer levels would be stale
+                    frames.close()
+                    self.metrics.count_ws_frame("cancelled")
+                    return
         except ApiError as exc:
             self.metrics.count_ws_frame(f"error_{exc.status}")
             await self._send_json({"type": "error", "frame": frame, "status": exc.status, "message": exc.message})
@@ -162,11 +181,6 @@ class PaintSession:
             self.metrics.count_ws_frame("error_500")
             await self._send_json({"type": "error", "frame": frame, "status": 500, "message": "internal error"})
             return
-        result = {"type": "result", "frame": frame, "model_ms": round(rendered.model_ms, 2),
-                  "total_ms": round((time.perf_counter() - start) * 1000, 2)}
-        async with self.send_lock:
-            await self.websocket.send_bytes(rendered.data)
-            await self.websocket.send_text(json.dumps(result))
         self.frames_answered += 1
         self.metrics.count_ws_frame("answered")
 

@@ -1,0 +1,533 @@
+"""The landscape renderer: a painting made of real photo pixels, copied coherently from a few exemplars.
+
+1. Scene retrieval: the bank photo whose layout (class shares on a grid) and colours best match the
+   painting and the style is the main exemplar; a class it lacks brings the fewest extra photos that
+   have it, their colours moved toward the main one's so the scene keeps one light.
+2. Stuff (sky, trees, grass, water, mountains, roads, buildings) by label-guided patch synthesis
+   (`backend.patch_synthesis`), coarse to fine; each pixel is finally a copy of a matched exemplar pixel.
+3. Things (foreground objects) are pasted whole: one retrieved segment of the human-labelled photos per
+   painted region, so a car region gets one car, not a crowd of car patches.
+4. The picture's colour statistics are moved toward the style (a preset's thumbnail, a seed's draw or an
+   uploaded photo), part of the way.
+
+`frames` yields a picture per pyramid level (coarse first), so the live painter shows it sharpening and a
+newer stroke can cancel the rest. A `RenderState` kept between frames of one painter lets a stroke search
+again only around what changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from backend import patch_synthesis as kernels
+from backend.hybrid import (NO_SEGMENT, ExemplarBank, colour_style, connected_regions, ranked_segments,
+                            _warped_segment)
+
+LAYOUT_GRID = 6  # retrieval compares class shares on a LAYOUT_GRID x LAYOUT_GRID grid
+GUIDE_SIZE = 32  # blurred label context is computed at this size, then resized
+GUIDE_SIGMA = 1.5  # pixels at GUIDE_SIZE
+SOURCE_CACHE = 24  # stacked exemplar sets kept (one per level of the last few scenes)
+
+
+@dataclass(frozen=True)
+class SynthesisSettings:
+    level_divisors: tuple[int, ...] = (4, 2, 1)  # each pyramid level's side is the card's size / this
+    em_iterations: tuple[int, ...] = (4, 3, 2)  # search-then-vote rounds per level
+    passes: tuple[int, ...] = (3, 2, 2)  # PatchMatch passes per round
+    radius: int = 2  # 5 x 5 patches
+    label_weight: float = 0.6  # per patch pixel whose label differs from the exemplar's
+    guide_weight: float = 2.0
+    height_weight: float = 1.5
+    occurrence_weight: float = 0.0  # off: spreading matches over the source broke skies into mosaics
+    coherence_weight: float = 0.15  # per neighbour whose match is not this one's shifted
+    max_search: tuple[int, ...] = (64, 32, 16)  # random-search radius per level (source pixels)
+    vote_sharpness: float = 0.5
+    tone_sigma: float = 3.0  # pixels: how wide the tone correction between copied pieces reaches
+    top_k: int = 4  # the seed picks the main exemplar among this many best
+    style_weight: float = 1.5
+    max_extras: int = 3
+    min_label_agreement: float = 0.6  # a segmenter-labelled photo below this is never an exemplar
+    keep_margin: float = 0.15  # retrieval score a live painter's main exemplar may lose before it is swapped
+    min_class_share: float = 0.002  # a painted class smaller than this share of the frame brings no extra
+    style_strength: float = 0.6  # how far the picture's colour statistics move toward the style
+    extra_colour_strength: float = 0.7
+    thing_classes: tuple[int, ...] = (7,)
+    thing_photo_prefix: str = "stanford_background/"  # things come only from human-labelled photos
+
+
+@dataclass
+class Frame:
+    rgb: np.ndarray  # uint8 [S, S, 3] at the card's size
+    level: int  # 1-based
+    levels: int
+
+
+@dataclass
+class _Level:
+    nnf: np.ndarray
+    rgb: np.ndarray
+
+
+@dataclass
+class RenderState:
+    """What a painter's previous picture left: its inputs, exemplars and each level's match field."""
+
+    labels: np.ndarray | None = None
+    key: tuple | None = None  # exemplars, style and seed: a warm start needs them unchanged
+    levels: list[_Level] = field(default_factory=list)
+
+
+INDEX_ARRAYS = ("photo_layout", "photo_class_shares", "photo_label_agreement")
+
+
+def index_arrays(bank: ExemplarBank, num_classes: int) -> dict[str, np.ndarray]:
+    """What retrieval needs of every bank photo: its layout descriptor, class shares and label agreement.
+    `python -m model_training landscape-card` stores them in the bank, so the server need not decode every
+    photo at start-up; a bank without them (the tests' tiny ones) is indexed on loading."""
+    layouts = np.zeros((bank.num_photos, num_classes * LAYOUT_GRID * LAYOUT_GRID), np.float32)
+    shares = np.zeros((bank.num_photos, num_classes), np.float32)
+    for index in range(bank.num_photos):
+        labels = bank.label_map(index)
+        layouts[index] = layout_descriptor(labels, num_classes)
+        shares[index] = np.bincount(labels.ravel(), minlength=256)[:num_classes] / labels.size
+    return {"photo_layout": layouts, "photo_class_shares": shares,
+            "photo_label_agreement": label_agreement(bank, num_classes, human_labelled(bank)).astype(np.float32)}
+
+
+def human_labelled(bank: ExemplarBank) -> np.ndarray:
+    """bool [P]: photos whose labels people drew (the others were labelled by the segmenter)."""
+    return np.array([str(n).startswith(SynthesisSettings.thing_photo_prefix) for n in bank.arrays["photo_names"]])
+
+
+class SceneIndex:
+    """Each bank photo's layout descriptor and class shares, for retrieval, and whether its labels can be
+    trusted (see `label_agreement`)."""
+
+    def __init__(self, bank: ExemplarBank, num_classes: int, min_agreement: float):
+        stored = all(name in bank.arrays for name in INDEX_ARRAYS)
+        arrays = bank.arrays if stored else index_arrays(bank, num_classes)
+        self.num_classes = num_classes
+        self.layouts = np.asarray(arrays["photo_layout"], np.float32)
+        self.class_shares = np.asarray(arrays["photo_class_shares"], np.float32)
+        if self.layouts.shape != (bank.num_photos, num_classes * LAYOUT_GRID * LAYOUT_GRID):
+            raise ValueError(f"the bank's photo_layout has shape {self.layouts.shape}, not one row of "
+                             f"{num_classes} x {LAYOUT_GRID} x {LAYOUT_GRID} per photo")
+        self.agreement = np.asarray(arrays["photo_label_agreement"], np.float32)
+        self.human_labelled = human_labelled(bank)
+        self.trusted = self.human_labelled | (self.agreement >= min_agreement)
+
+
+BLOCK_GRID = 24  # label agreement judges blocks of a photo on a BLOCK_GRID x BLOCK_GRID grid
+
+
+def _block_features(photo: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid block: (features [B, 5]: mean R, G, B, luminance spread, height in the frame; the block's
+    label, or -1 where no class covers 80 % of it)."""
+    height, width = labels.shape
+    rows = np.minimum(np.arange(height) * BLOCK_GRID // height, BLOCK_GRID - 1)
+    cols = np.minimum(np.arange(width) * BLOCK_GRID // width, BLOCK_GRID - 1)
+    cell = (rows[:, None] * BLOCK_GRID + cols[None, :]).ravel()
+    cells = BLOCK_GRID * BLOCK_GRID
+    pixels = photo.reshape(-1, 3).astype(np.float64) / 255
+    count = np.maximum(np.bincount(cell, minlength=cells), 1)
+    mean = np.stack([np.bincount(cell, pixels[:, c], cells) for c in range(3)], 1) / count[:, None]
+    luminance = pixels.mean(1)
+    spread = np.sqrt(np.maximum(np.bincount(cell, luminance ** 2, cells) / count - (mean.mean(1)) ** 2, 0))
+    height_in_frame = (np.arange(cells) // BLOCK_GRID + 0.5) / BLOCK_GRID
+    flat = labels.ravel()
+    votes = np.zeros((cells, num_classes))
+    valid = flat < num_classes
+    np.add.at(votes, (cell[valid], flat[valid].astype(np.int64)), 1.0)
+    block_label = np.where(votes.max(1) >= 0.8 * count, votes.argmax(1), -1)
+    return np.column_stack([mean, spread, height_in_frame]), block_label
+
+
+def label_agreement(bank: ExemplarBank, num_classes: int, reference: np.ndarray) -> np.ndarray:
+    """Per bank photo, the share of its labelled blocks whose label is among the two classes a colour,
+    texture and height model finds likeliest for the block. The model (a Gaussian per class) is fitted on
+    the `reference` photos, whose labels people drew; a photo labelled by a segmenter that read sky as
+    water, or rock as trees, disagrees with it where it erred."""
+    features, labels = [], []
+    for index in range(bank.num_photos):
+        photo, label_map = bank.photo(index, keep=False)
+        f, l = _block_features(photo, label_map, num_classes)
+        features.append(f)
+        labels.append(l)
+    if not reference.any():  # nothing to judge by: every photo is trusted
+        return np.ones(bank.num_photos)
+    reference_blocks = np.concatenate([f[l >= 0] for f, l, r in zip(features, labels, reference) if r])
+    reference_labels = np.concatenate([l[l >= 0] for l, r in zip(labels, reference) if r])
+    means, precisions, log_dets = [], [], []
+    for cls in range(num_classes):
+        blocks = reference_blocks[reference_labels == cls]
+        if len(blocks) < 10:  # a class the reference barely has: every block may be it
+            blocks = reference_blocks
+        covariance = np.cov(blocks.T) + 1e-4 * np.eye(blocks.shape[1])
+        means.append(blocks.mean(0))
+        precisions.append(np.linalg.inv(covariance))
+        log_dets.append(np.linalg.slogdet(covariance)[1])
+    agreement = np.ones(bank.num_photos)
+    for index, (f, l) in enumerate(zip(features, labels)):
+        if not (l >= 0).any():
+            agreement[index] = 0.0
+            continue
+        f, l = f[l >= 0], l[l >= 0]
+        log_likelihood = np.stack([-0.5 * (np.einsum("bi,ij,bj->b", f - m, p, f - m) + d)
+                                   for m, p, d in zip(means, precisions, log_dets)], 1)
+        top_two = np.argsort(-log_likelihood, axis=1)[:, :2]
+        agreement[index] = float((top_two == l[:, None]).any(1).mean())
+    return agreement
+
+
+def layout_descriptor(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Class shares of each grid cell, [num_classes * GRID * GRID]; unlabelled pixels count for nothing."""
+    height, width = labels.shape
+    rows = np.minimum(np.arange(height) * LAYOUT_GRID // height, LAYOUT_GRID - 1)
+    cols = np.minimum(np.arange(width) * LAYOUT_GRID // width, LAYOUT_GRID - 1)
+    cell = rows[:, None] * LAYOUT_GRID + cols[None, :]
+    valid = labels < num_classes
+    counts = np.zeros((num_classes, LAYOUT_GRID * LAYOUT_GRID), np.float32)
+    np.add.at(counts, (labels[valid].astype(np.int64), cell[valid]), 1.0)
+    totals = np.maximum(np.bincount(cell.ravel(), minlength=LAYOUT_GRID * LAYOUT_GRID), 1)
+    return (counts / totals).ravel()
+
+
+def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: np.ndarray, seed: int,
+             settings: SynthesisSettings, keep: int | None = None) -> list[int]:
+    """Bank photo indices: the main exemplar first, then one extra per painted class it lacks. A live
+    painter's previous main exemplar (`keep`) stays while it scores nearly as well as the seed's pick, so a
+    stroke does not swap the whole scene for a near tie."""
+    num_classes = index.num_classes
+    target = layout_descriptor(labels, num_classes)
+    target_shares = np.bincount(labels.ravel(), minlength=256)[:num_classes] / labels.size
+    layout_distance = np.abs(index.layouts - target).mean(1) * num_classes
+    style_distance = np.linalg.norm(bank.photo_styles - np.asarray(style, np.float32), axis=1)
+    painted = target_shares >= settings.min_class_share
+    missing = (painted[None, :] & (index.class_shares < 0.25 * target_shares[None, :])).sum(1)
+    score = layout_distance + settings.style_weight * style_distance + 0.5 * missing
+    score[~index.trusted] = np.inf
+    ranked = np.argsort(score, kind="stable")
+    rng = np.random.default_rng(seed)
+    main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
+    if keep is not None and score[keep] <= score[main] + settings.keep_margin:
+        main = keep
+    chosen = [main]
+    main_style = bank.photo_styles[main]
+    for cls in np.flatnonzero(painted):
+        if cls in settings.thing_classes or index.class_shares[main, cls] >= 0.25 * target_shares[cls]:
+            continue
+        if len(chosen) > settings.max_extras:
+            break
+        have = index.class_shares[:, cls]
+        extra_score = (-np.minimum(have / max(target_shares[cls], 1e-6), 1.0)
+                       + np.linalg.norm(bank.photo_styles - main_style, axis=1)
+                       + 0.3 * layout_distance)
+        extra_score[(have <= 0) | ~index.trusted] = np.inf
+        extra_score[chosen] = np.inf
+        best = int(np.argmin(extra_score))
+        if np.isfinite(extra_score[best]):
+            chosen.append(best)
+    return chosen
+
+
+def _colour_moved(rgb: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
+    """float [.., 3] in [0, 1] with its per-channel mean and std moved `strength` of the way to `target`
+    (6 numbers: means then stds)."""
+    pixels = rgb.reshape(-1, 3)
+    mean, std = pixels.mean(0), pixels.std(0) + 1e-4
+    goal_mean = (1 - strength) * mean + strength * target[:3]
+    goal_std = (1 - strength) * std + strength * target[3:]
+    return np.clip((rgb - mean) / std * goal_std + goal_mean, 0.0, 1.0).astype(np.float32)
+
+
+def _one_hot_guide(labels: np.ndarray, num_classes: int, size: tuple[int, int]) -> np.ndarray:
+    """float32 [h, w, num_classes]: blurred class indicators at GUIDE_SIZE scale, resized to `size` (h, w)."""
+    height, width = labels.shape
+    small = (max(2, round(width * GUIDE_SIZE / max(height, width))), max(2, round(height * GUIDE_SIZE / max(height, width))))
+    reduced = np.asarray(Image.fromarray(labels).resize(small, Image.Resampling.NEAREST))
+    channels = []
+    for cls in range(num_classes):
+        blurred = ndimage.gaussian_filter((reduced == cls).astype(np.float32), GUIDE_SIGMA, mode="nearest")
+        channels.append(np.asarray(Image.fromarray(blurred).resize((size[1], size[0]), Image.Resampling.BILINEAR)))
+    return np.ascontiguousarray(np.stack(channels, -1), np.float32)
+
+
+@dataclass
+class _Sources:
+    """The chosen exemplars at one level, stacked and padded to one size."""
+
+    rgb: np.ndarray  # float32 [N, H, W, 3] in [0, 1]
+    labels: np.ndarray  # uint8 [N, H, W]
+    centres: np.ndarray  # uint8 [N, H, W]: the class a position may be a patch centre for, else INVALID
+    guide: np.ndarray  # float32 [N, H, W, C]
+    heights: np.ndarray  # float64 [N]: each exemplar's own height, for the height-in-frame term
+    class_positions: np.ndarray  # int64
+    class_starts: np.ndarray  # int64 [C + 1]
+    shape: np.ndarray  # int64 [N, 2]: each exemplar's own height and width
+    class_home: np.ndarray  # int64 [C]: the exemplar a class's first matches come from, -1 if none has it
+    nearest: np.ndarray  # int64 [N, C, H, W]: flat position of the nearest valid centre of the class, or -1
+
+
+def _sources(exemplars: list[tuple[np.ndarray, np.ndarray]], level_scale: float,
+             painted: np.ndarray, num_classes: int, radius: int) -> _Sources:
+    sizes = [(max(2 * radius + 2, round(p.shape[0] * level_scale)), max(2 * radius + 2, round(p.shape[1] * level_scale)))
+             for p, _ in exemplars]
+    height, width = max(s[0] for s in sizes), max(s[1] for s in sizes)
+    count = len(exemplars)
+    rgb = np.zeros((count, height, width, 3), np.float32)
+    labels = np.full((count, height, width), NO_SEGMENT, np.uint8)
+    centres = np.full((count, height, width), kernels.INVALID, np.uint8)
+    guide = np.zeros((count, height, width, num_classes), np.float32)
+    for n, ((photo, label_map), (h, w)) in enumerate(zip(exemplars, sizes)):
+        rgb[n, :h, :w] = np.asarray(Image.fromarray(photo).resize((w, h), Image.Resampling.BILINEAR), np.float32) / 255
+        labels[n, :h, :w] = np.asarray(Image.fromarray(label_map).resize((w, h), Image.Resampling.NEAREST))
+        inner = np.zeros((h, w), bool)
+        inner[radius:h - radius, radius:w - radius] = True
+        own = labels[n, :h, :w]
+        usable = inner & (own < num_classes)
+        usable &= painted[np.minimum(own, num_classes - 1)]
+        centres[n, :h, :w][usable] = own[usable]
+        guide[n, :h, :w] = _one_hot_guide(label_map, num_classes, (h, w))
+    flat_centres = centres.ravel()
+    order = np.argsort(flat_centres, kind="stable")
+    starts = np.searchsorted(flat_centres[order], np.arange(num_classes + 1)).astype(np.int64)
+    nearest = np.full((count, num_classes, height, width), -1, np.int64)
+    counts = np.zeros((count, num_classes), np.int64)
+    for n in range(count):
+        for cls in np.flatnonzero(painted):
+            mask = centres[n] == cls
+            counts[n, cls] = mask.sum()
+            if counts[n, cls]:
+                _, (rows, cols) = ndimage.distance_transform_edt(~mask, return_indices=True)
+                nearest[n, cls] = rows * width + cols
+    # The main exemplar is each class's home unless it has far less of the class than an extra.
+    home = np.where(counts[0] >= 0.25 * counts.max(0), 0, counts.argmax(0))
+    home[counts.max(0) == 0] = -1
+    return _Sources(rgb=rgb, labels=labels, centres=centres, guide=guide,
+                    heights=np.array([s[0] for s in sizes], np.float64),
+                    class_positions=order[:starts[-1]].astype(np.int64), class_starts=starts,
+                    shape=np.array(sizes, np.int64), class_home=home.astype(np.int64), nearest=nearest)
+
+
+class LandscapeRenderer:
+    """Paints label maps (uint8 [S, S], class ids) with a bank's real photos; see the module docstring."""
+
+    def __init__(self, bank: ExemplarBank, num_classes: int, size: int,
+                 settings: SynthesisSettings = SynthesisSettings(), threads: int = 2):
+        self.bank, self.num_classes, self.size, self.settings = bank, num_classes, size, settings
+        self.index = SceneIndex(bank, num_classes, settings.min_label_agreement)
+        self.level_sides = [max(4 * settings.radius, size // d) for d in settings.level_divisors]
+        self._source_cache: OrderedDict[tuple, _Sources] = OrderedDict()
+        self._lock = threading.Lock()
+        # One row band per thread; numba's pool is process-wide, so this only ever lowers it.
+        self.threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
+
+    def render(self, labels: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
+        """The finished picture, uint8 [S, S, 3]."""
+        for frame in self.frames(labels, style, seed):
+            pass
+        return frame.rgb
+
+    def frames(self, labels: np.ndarray, style: np.ndarray, seed: int,
+               state: RenderState | None = None) -> Iterator[Frame]:
+        """A picture per pyramid level, coarse first. With a `state` from this painter's last picture and the
+        same exemplars, only the neighbourhood of what changed is searched again."""
+        cfg = self.settings
+        numba.set_num_threads(self.threads)
+        style = np.asarray(style, np.float32)
+        labels = np.ascontiguousarray(labels, np.uint8)
+        keep = state.key[0][0] if state is not None and state.key is not None and state.key[1:] == (
+            tuple(np.round(style, 4)), seed) else None
+        chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep)
+        key = (tuple(chosen), tuple(np.round(style, 4)), seed)
+        warm = state is not None and state.key == key and state.labels is not None and len(state.levels) == len(self.level_sides)
+        changed = None
+        if warm:
+            changed = ndimage.binary_dilation(labels != state.labels, iterations=4 * cfg.radius + 2)
+        exemplars: list = []  # decoded on the first level whose stacked sources are not cached
+        painted = np.zeros(self.num_classes, bool)
+        painted[np.unique(labels[labels < self.num_classes])] = True
+        things_rgb, things_mask, labels = self._things(labels, style, seed)
+        new_levels: list[_Level] = []
+        previous = None
+        for number, side in enumerate(self.level_sides):
+            level_labels = _resized_labels(labels, side)
+            stuff = ~np.isin(level_labels, cfg.thing_classes) & (level_labels < self.num_classes)
+            sources = self._sources(chosen, exemplars, side, painted)
+            fixed_rgb = _resized_rgb(things_rgb, side)
+            fixed = _resized_mask(things_mask, side)
+            stuff &= ~fixed
+            if warm:
+                old = state.levels[number]
+                active = stuff & _resized_mask(changed, side)
+                nnf, rgb = old.nnf.copy(), old.rgb.copy()
+                nnf[active, 0] = -1
+            else:
+                active = stuff
+                nnf = np.full((side, side, 3), -1, np.int32)
+                if previous is not None:
+                    kernels.upsample_nnf(previous.nnf, level_labels, sources.centres,
+                                         sources.rgb.shape[1] / previous_sources.rgb.shape[1],
+                                         sources.rgb.shape[2] / previous_sources.rgb.shape[2], nnf)
+                    rgb = _resized_rgb(previous.rgb, side)
+                else:
+                    rgb = np.zeros((side, side, 3), np.float32)
+            rgb[fixed] = fixed_rgb[fixed]
+            self._synthesise(number, level_labels, active, nnf, rgb, sources, seed)
+            level = _Level(nnf=nnf, rgb=rgb)
+            new_levels.append(level)
+            previous, previous_sources = level, sources
+            picture = _colour_moved(rgb, style, cfg.style_strength) if cfg.style_strength > 0 else rgb
+            yield Frame(rgb=_to_uint8(_resized_rgb(picture, self.size)), level=number + 1, levels=len(self.level_sides))
+        if state is not None:
+            state.labels, state.key, state.levels = labels, key, new_levels
+
+    def _sources(self, chosen: list[int], exemplars: list, side: int, painted: np.ndarray) -> _Sources:
+        """The exemplars stacked at one level; the last few are kept, since live frames reuse them.
+        `exemplars` is filled with the decoded photos the first time they are needed."""
+        key = (tuple(chosen), side, painted.tobytes())
+        with self._lock:
+            if key in self._source_cache:
+                self._source_cache.move_to_end(key)
+                return self._source_cache[key]
+        if not exemplars:
+            exemplars.extend(self._exemplars(chosen))
+        sources = _sources(exemplars, side / self.size, painted, self.num_classes, self.settings.radius)
+        with self._lock:
+            self._source_cache[key] = sources
+            while len(self._source_cache) > SOURCE_CACHE:
+                self._source_cache.popitem(last=False)
+        return sources
+
+    def _exemplars(self, chosen: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's."""
+        cfg = self.settings
+        main_style = self.bank.photo_styles[chosen[0]]
+        exemplars = []
+        for i, photo_index in enumerate(chosen):
+            photo, labels = self.bank.photo(photo_index)
+            if i > 0:
+                moved = _colour_moved(photo.astype(np.float32) / 255, main_style, cfg.extra_colour_strength)
+                photo = _to_uint8(moved)
+            exemplars.append((photo, labels))
+        return exemplars
+
+    def _synthesise(self, number: int, labels: np.ndarray, active: np.ndarray, nnf: np.ndarray,
+                    rgb: np.ndarray, sources: _Sources, seed: int) -> None:
+        cfg = self.settings
+        if not active.any():
+            return
+        kernels.fill_invalid(nnf, active, labels, sources.shape, sources.class_home, sources.nearest)
+        active &= nnf[..., 0] >= 0  # a class no exemplar has stays as it is (never: retrieval covers it)
+        occurrences = np.zeros(sources.labels.shape, np.float64)
+        expected = max(active.sum() * (2 * cfg.radius + 1) ** 2 / max(len(sources.class_positions), 1), 1e-6)
+        costs = np.zeros(labels.shape, np.float64)
+        if number == 0 or not rgb[active].any():  # no estimate yet: start from the initial matches' colours
+            kernels.copy_matches(nnf, active, sources.rgb, rgb)
+        last_level = number == len(self.level_sides) - 1
+        guide = _target_guide(labels, self.num_classes)
+        for iteration in range(cfg.em_iterations[number]):
+            kernels.count_occurrences(nnf, active, occurrences, cfg.radius)
+            kernels.patchmatch(rgb, labels, guide, active, sources.rgb,
+                               sources.labels, sources.centres, sources.guide, sources.heights,
+                               sources.class_positions, sources.class_starts, occurrences / expected, nnf, costs,
+                               cfg.radius, 0.0 if number == iteration == 0 else 1.0, cfg.label_weight, cfg.guide_weight, cfg.height_weight,
+                               cfg.occurrence_weight, cfg.coherence_weight, cfg.max_search[number], cfg.passes[number],
+                               seed * 131 + number * 17 + iteration, self.threads)
+            sharpness = cfg.vote_sharpness * max(float(np.median(costs[active])), 1e-3)
+            if not last_level:
+                kernels.vote(nnf, costs, active, labels, sources.rgb, sources.labels, cfg.radius, sharpness, rgb)
+                continue
+            # The finest level compares with real pixels, not averages, and ends on them: each pixel is its
+            # match's copy, with only the tone of the votes' blur added, so the steps in light between
+            # neighbouring copied pieces (a sky made of three skies) are smoothed and no texture is.
+            copied = rgb.copy()
+            kernels.copy_matches(nnf, active, sources.rgb, copied)
+            if iteration == cfg.em_iterations[number] - 1:
+                voted = copied.copy()
+                kernels.vote(nnf, costs, active, labels, sources.rgb, sources.labels, cfg.radius, sharpness, voted)
+                copied += _blur_within_classes(voted - copied, labels, active, cfg.tone_sigma)
+            rgb[active] = copied[active]
+
+    def _things(self, labels: np.ndarray, style: np.ndarray,
+                seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Foreground objects pasted whole at full size: (float32 [S, S, 3], bool [S, S] where pasted, the
+        label map for the stuff). A painted object region takes one retrieved object's own pixels (its
+        segment's mask warped onto the region's box); the rest of the region is left to the stuff around
+        it, so an object is never a rectangle cut out of another photo."""
+        cfg = self.settings
+        rgb = np.zeros((*labels.shape, 3), np.float32)
+        mask = np.zeros(labels.shape, bool)
+        photo_distance = np.linalg.norm(self.bank.photo_styles - style, axis=1)
+        photo_distance = np.where(self.index.human_labelled, photo_distance, np.inf)
+        rng = np.random.default_rng([seed, 1])
+        things = np.isin(labels, cfg.thing_classes)
+        for region in connected_regions(labels, self.num_classes, 12):
+            if region.cls not in cfg.thing_classes:
+                continue
+            ranked = ranked_segments(self.bank, region, labels.shape, photo_distance, None)
+            if ranked.size == 0:
+                continue
+            segment = int(ranked[rng.integers(min(3, ranked.size))])
+            y0, x0, y1, x1 = region.box
+            patch, segment_mask = _warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), None)
+            paste = region.mask & segment_mask
+            rgb[y0:y1, x0:x1][paste] = patch[paste] / 255.0
+            mask[y0:y1, x0:x1] |= paste
+        leftover = things & ~mask
+        if not leftover.any() or things.all():
+            return rgb, mask, labels
+        _, (rows, cols) = ndimage.distance_transform_edt(things, return_indices=True)
+        stuff_labels = labels.copy()
+        stuff_labels[leftover] = labels[rows[leftover], cols[leftover]]
+        return rgb, mask, stuff_labels
+
+
+def _blur_within_classes(values: np.ndarray, labels: np.ndarray, active: np.ndarray, sigma: float) -> np.ndarray:
+    """float [H, W, 3] blurred by a Gaussian that never mixes classes (normalised convolution per class),
+    zero where not active."""
+    out = np.zeros_like(values)
+    for cls in np.unique(labels[active]):
+        mask = (labels == cls) & active
+        weight = ndimage.gaussian_filter(mask.astype(np.float32), sigma)
+        for c in range(3):
+            blurred = ndimage.gaussian_filter(np.where(mask, values[..., c], 0).astype(np.float32), sigma)
+            out[..., c][mask] = blurred[mask] / np.maximum(weight[mask], 1e-6)
+    return out
+
+
+def _target_guide(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return _one_hot_guide(labels, num_classes, labels.shape)
+
+
+def _resized_labels(labels: np.ndarray, side: int) -> np.ndarray:
+    if labels.shape == (side, side):
+        return labels
+    return np.ascontiguousarray(np.asarray(Image.fromarray(labels).resize((side, side), Image.Resampling.NEAREST)))
+
+
+def _resized_mask(mask: np.ndarray, side: int) -> np.ndarray:
+    return _resized_labels(mask.astype(np.uint8), side).astype(bool)
+
+
+def _resized_rgb(rgb: np.ndarray, side: int) -> np.ndarray:
+    if rgb.shape[:2] == (side, side):
+        return np.ascontiguousarray(rgb, np.float32)
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., c], np.float32)).resize(
+        (side, side), Image.Resampling.BILINEAR)) for c in range(3)]
+    return np.ascontiguousarray(np.stack(channels, -1), np.float32)
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+__all__ = ["LandscapeRenderer", "RenderState", "SynthesisSettings", "Frame", "colour_style", "retrieve"]

@@ -1,0 +1,182 @@
+"""The patch-synthesis landscape renderer (backend/landscape.py) on the tiny fixture bank: retrieval, what
+the synthesis guarantees, warm starts, the card, /translate and progressive frames on /ws."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backend.cards import load_card
+from backend.engine import InferenceEngine, num_classes
+from backend.landscape import LandscapeRenderer, RenderState, retrieve
+from model_training.landscape_card import write_landscape_card
+from tests.helpers import decode, label_png, make_client, stripes
+from tests.helpers.tiny_models import HYBRID_ID
+
+LANDSCAPE_ID = "photo-test"
+SKY, TREE, GRASS, WATER = 0, 1, 3, 4
+
+
+def painting(size: int = 64) -> np.ndarray:
+    labels = stripes(size, size, [SKY, TREE, GRASS])
+    labels[size * 3 // 4:, size // 4:size * 3 // 4] = WATER
+    return labels
+
+
+@pytest.fixture(scope="module")
+def landscape_weights(hybrid_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hybrid weights plus a patch-synthesis card written by the command that writes the shipped one."""
+    directory = tmp_path_factory.mktemp("landscape-weights") / "weights"
+    shutil.copytree(hybrid_weights, directory)
+    write_landscape_card(directory / f"{HYBRID_ID}.json", directory / f"{LANDSCAPE_ID}.json", None, "test")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def engine(landscape_weights: Path) -> InferenceEngine:
+    return InferenceEngine.load(landscape_weights, intra_op_threads=2, max_concurrent_runs=1)
+
+
+@pytest.fixture(scope="module")
+def renderer(engine: InferenceEngine) -> LandscapeRenderer:
+    model = engine.get(LANDSCAPE_ID)
+    assert model.ready and model.landscape is not None and model.session is None
+    return model.landscape
+
+
+def style_of(renderer: LandscapeRenderer, seed: int) -> np.ndarray:
+    return renderer.bank.random_style(seed)
+
+
+def test_card_has_no_graph_and_stores_the_bank_index(landscape_weights: Path, renderer: LandscapeRenderer):
+    card = load_card(landscape_weights / f"{LANDSCAPE_ID}.json")
+    assert card.graphless and card.onnx is None and card.server_only
+    assert {"photo_layout", "photo_class_shares", "photo_label_agreement"} <= set(renderer.bank.arrays)
+    # The hybrid card sharing the bank still loads: its hash was updated with the bank.
+    hybrid = load_card(landscape_weights / f"{HYBRID_ID}.json")
+    assert hybrid.exemplar_bank.sha256 == card.exemplar_bank.sha256
+
+
+def test_retrieval_is_deterministic_per_seed_and_covers_every_painted_class(renderer: LandscapeRenderer):
+    labels = painting()
+    picks = {seed: retrieve(renderer.index, renderer.bank, labels, style_of(renderer, seed), seed, renderer.settings)
+             for seed in range(6)}
+    for seed, chosen in picks.items():
+        assert chosen == retrieve(renderer.index, renderer.bank, labels, style_of(renderer, seed), seed,
+                                  renderer.settings)
+        shares = renderer.index.class_shares[chosen].max(0)
+        assert all(shares[cls] > 0 for cls in (SKY, TREE, GRASS, WATER)), (seed, chosen)
+    assert len({chosen[0] for chosen in picks.values()}) > 1, "seeds should reach more than one main exemplar"
+
+
+def test_a_live_painter_keeps_its_main_exemplar_through_a_near_tie(renderer: LandscapeRenderer):
+    labels, style = painting(), style_of(renderer, 1)
+    ranked = [retrieve(renderer.index, renderer.bank, labels, style, seed, renderer.settings)[0] for seed in range(8)]
+    other = next(main for main in ranked if main != ranked[0])
+    kept = retrieve(renderer.index, renderer.bank, labels, style, 0, renderer.settings, keep=other)
+    assert kept[0] == other
+
+
+def test_every_pixel_is_copied_from_a_source_pixel_of_its_own_class(renderer: LandscapeRenderer):
+    labels = painting()
+    state = RenderState()
+    frames = list(renderer.frames(labels, style_of(renderer, 2), 2, state))
+    assert [f.level for f in frames] == [1, 2, 3] and all(f.levels == 3 for f in frames)
+    assert frames[-1].rgb.shape == (64, 64, 3) and frames[-1].rgb.dtype == np.uint8
+    nnf = state.levels[-1].nnf
+    assert (nnf[..., 0] >= 0).all(), "a pixel was left without a match"
+    sources = renderer._sources(list(state.key[0]), [], 64, np.isin(np.arange(8), np.unique(labels)))
+    matched = sources.labels[nnf[..., 0], nnf[..., 1], nnf[..., 2]]
+    assert (matched == labels).all(), "texture crossed into another class"
+
+
+def test_the_same_request_paints_the_same_picture(renderer: LandscapeRenderer):
+    labels, style = painting(), style_of(renderer, 3)
+    assert np.array_equal(renderer.render(labels, style, 3), renderer.render(labels, style, 3))
+    assert not np.array_equal(renderer.render(labels, style, 3), renderer.render(labels, style_of(renderer, 4), 4))
+
+
+def test_a_stroke_searches_again_only_around_what_it_changed(renderer: LandscapeRenderer):
+    labels, style = painting(), style_of(renderer, 5)
+    state = RenderState()
+    list(renderer.frames(labels, style, 5, state))
+    before = [level.rgb.copy() for level in state.levels]
+    key = state.key
+    stroke = labels.copy()
+    stroke[4:10, 40:50] = TREE  # a small stroke of trees in the sky
+    list(renderer.frames(stroke, style, 5, state))
+    assert state.key == key, "a small stroke must not swap the exemplars"
+    finest_before, finest_after = before[-1], state.levels[-1].rgb
+    changed = np.any(finest_before != finest_after, axis=-1)
+    assert changed[4:10, 40:50].any()
+    far = np.ones_like(changed)
+    far[:24, 24:] = False  # the stroke and the neighbourhood a warm start may touch
+    assert not changed[far].any(), "a warm start changed pixels far from the stroke"
+
+
+def test_translate_returns_the_finished_picture(landscape_weights: Path):
+    with make_client(landscape_weights) as client:
+        response = client.post("/translate", data={"model": LANDSCAPE_ID, "seed": "7"},
+                               files={"image": ("labels.png", label_png(painting(96)), "image/png")})
+        assert response.status_code == 200, response.text
+        assert decode(response.content).size == (64, 64)
+        models = {m["id"]: m for m in client.get("/models").json()["models"]}
+        assert models[LANDSCAPE_ID]["state"] == "ready" and models[LANDSCAPE_ID]["kind"] == "hybrid"
+
+
+def test_ws_sends_frames_coarse_to_fine_then_the_result(landscape_weights: Path):
+    with make_client(landscape_weights) as client, client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"type": "config", "model": LANDSCAPE_ID, "seed": 1}))
+        assert ws.receive_json()["ok"]
+        ws.send_bytes(label_png(painting()))
+        messages = []
+        while not messages or messages[-1]["type"] != "result":
+            assert decode(ws.receive_bytes()).size == (64, 64)
+            messages.append(ws.receive_json())
+        assert [m.get("level") for m in messages] == [1, 2, None]
+        assert [m["type"] for m in messages] == ["progress", "progress", "result"]
+        assert all(m["frame"] == 1 and m["model_ms"] >= 0 for m in messages)
+
+
+def test_a_newer_stroke_cancels_the_rest_of_a_progressive_frame(landscape_weights: Path, monkeypatch):
+    """The renderer is slowed so the second stroke surely arrives while the first is at its first level."""
+    first_level_done = threading.Event()
+    original = InferenceEngine.landscape_frames
+
+    def slow_frames(self, *args, **kwargs):
+        for frame, ms in original(self, *args, **kwargs):
+            yield frame, ms
+            first_level_done.set()
+            time.sleep(0.3)
+
+    monkeypatch.setattr(InferenceEngine, "landscape_frames", slow_frames)
+    with make_client(landscape_weights) as client, client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"type": "config", "model": LANDSCAPE_ID, "seed": 1}))
+        assert ws.receive_json()["ok"]
+        ws.send_bytes(label_png(painting()))
+        ws.receive_bytes()
+        first = ws.receive_json()
+        assert first == first | {"type": "progress", "frame": 1, "level": 1}
+        stroke = painting()
+        stroke[:8, :8] = TREE
+        ws.send_bytes(label_png(stroke))
+        answers = []
+        while not answers or answers[-1]["type"] != "result":
+            ws.receive_bytes()
+            answers.append(ws.receive_json())
+        # Frame 1 may finish the level it was computing when the stroke came, never its last level.
+        assert all(m["type"] == "progress" and m["level"] < 3 for m in answers if m["frame"] == 1), answers
+        assert [m["type"] for m in answers if m["frame"] == 2] == ["progress", "progress", "result"]
+        metrics = client.get("/metrics").text
+        assert 'outcome="cancelled"' in metrics
+
+
+def test_level_sides_follow_the_card_size(renderer: LandscapeRenderer, engine: InferenceEngine):
+    assert renderer.level_sides == [16, 32, 64]
+    assert num_classes(engine.get(LANDSCAPE_ID).card) == 8
