@@ -4,7 +4,9 @@
 2. the /translate round trip and the WebSocket frame round trip over loopback (server in-process), with the
    overhead above model time;
 3. each hybrid model's stages against issue #14's budgets: composing the canvas, the refiner, and a live
-   WebSocket frame end to end (decode, compose, refine, encode);
+   WebSocket frame end to end (decode, compose, refine, encode); for the patch-synthesis renderer, issue
+   #25's budgets instead: a finished picture from scratch, and after a stroke (a 40 x 80 rectangle of trees
+   painted over a landscape) the first frame and the finished picture, each also as a ratio to SPADE's p50;
 4. `torch_comparisons()`: the same SPADE in PyTorch eager and the paper-size SPADE, when torch and
    `model_training` are importable (skipped otherwise, with the reason);
 5. efficiency: every row's GMAC/s (the card's GMACs over its p50), and the shipped SPADE's speed-up over the
@@ -37,6 +39,7 @@ from backend.browser import EnginePage, browser_unavailable, engine_page
 from backend.engine import InferenceEngine, LoadedModel, hybrid_feeds
 from backend.imaging import encode_png
 from backend.interface import class_bands, signature_for, warmup_feeds
+from backend.landscape import RenderState
 from backend.local_server import serve_in_background
 from backend.pipeline import StyleChoice, resolve_style
 from backend.settings import Settings
@@ -46,6 +49,10 @@ THREADS = 2
 WARMUP_RUNS = 3
 TIMED_RUNS = 30
 HYBRID_BUDGETS_MS = {"compose": 30.0, "refiner": 40.0, "live_frame": 80.0}  # p50 at 256x256, issue #14
+# Issue #25, p50 at 256x256 on 2 threads: the patch-synthesis renderer.
+LANDSCAPE_BUDGETS_MS = {"from_scratch": 1000.0, "stroke_first_frame": 150.0, "stroke_finished": 400.0,
+                        "live_stroke_first_frame": 150.0}
+STROKE = (40, 80)  # height, width of the benchmark's stroke
 # Issue #15, p50 at 256x256 on 2 threads: SPADE's time, its speed-up over the paper-size SPADE, and what a
 # /translate or WebSocket frame adds above model time.
 SPADE_GOAL_MS, PAPER_SPEEDUP_GOAL, OVERHEAD_GOAL_MS = 60.0, 30.0, 15.0
@@ -122,13 +129,88 @@ def ws_round_trip(base_url: str, model: LoadedModel, runs: int) -> dict[str, flo
         for index in range(WARMUP_RUNS + runs):
             start = time.perf_counter()
             ws.send(upload)
-            ws.recv(timeout=60)
-            result = json.loads(ws.recv(timeout=60))
+            result = _ws_answer(ws)[-1]
             total = (time.perf_counter() - start) * 1000
             if index >= WARMUP_RUNS:
                 totals.append(total)
                 overheads.append(total - result["model_ms"])
     return percentiles(totals) | {"overhead_p50_ms": round(float(np.percentile(overheads, 50)), 2)}
+
+
+def _ws_answer(ws, first_only: bool = False) -> list[dict[str, Any]]:
+    """The messages that answer one WebSocket frame, up to its result (or its first picture's)."""
+    messages = []
+    while not messages or messages[-1]["type"] not in ("result", "error") and not first_only:
+        ws.recv(timeout=60)
+        messages.append(json.loads(ws.recv(timeout=60)))
+    return messages
+
+
+def landscape_layout(size: int = SIZE) -> np.ndarray:
+    """uint8 [size, size]: sky over a mountain ridge, a tree line, a lake and a meadow (landscape ids)."""
+    y, x = np.mgrid[:size, :size] / size
+    labels = np.zeros((size, size), np.uint8)  # sky
+    labels[y > 0.45 - 0.15 * np.clip(1 - np.abs(x - 0.4) / 0.35, 0, None)] = 6  # mountain
+    labels[y > 0.55 + 0.02 * np.sin(11 * x)] = 1  # trees
+    labels[y > 0.65] = 4  # lake
+    labels[y > 0.8 + 0.03 * np.sin(5 * x)] = 3  # grass
+    return labels
+
+
+def _stroke(labels: np.ndarray, index: int) -> np.ndarray:
+    """The layout with a STROKE-sized rectangle of trees painted into its sky, somewhere new each time."""
+    height, width = STROKE
+    top, left = 10 + 7 * (index % 4), 20 + 37 * (index % 4)
+    stroked = labels.copy()
+    stroked[top:top + height, left:left + width] = 1
+    return stroked
+
+
+def landscape_stages(engine: InferenceEngine, model: LoadedModel, runs: int) -> dict[str, dict[str, float]]:
+    """The patch-synthesis renderer in the painter's default style: a picture from scratch (a new painter,
+    nothing cached), and strokes on a live painting (each a new rectangle, a warm start from the last)."""
+    renderer = model.landscape
+    labels, style = landscape_layout(model.card.size), resolve_style(model, StyleChoice())[0]
+    scratch, first, finished = [], [], []
+    for index in range(WARMUP_RUNS + runs):
+        renderer.forget()
+        start = time.perf_counter()
+        for _ in renderer.frames(labels, style, 0):
+            pass
+        if index >= WARMUP_RUNS:
+            scratch.append((time.perf_counter() - start) * 1000)
+    state = RenderState()
+    for _ in renderer.frames(labels, style, 0, state):
+        pass
+    for index in range(WARMUP_RUNS + runs):
+        start = time.perf_counter()
+        for frame in renderer.frames(_stroke(labels, index), style, 0, state):
+            if frame.level == 1 and index >= WARMUP_RUNS:
+                first.append((time.perf_counter() - start) * 1000)
+        if index >= WARMUP_RUNS:
+            finished.append((time.perf_counter() - start) * 1000)
+    return {"from_scratch": percentiles(scratch), "stroke_first_frame": percentiles(first),
+            "stroke_finished": percentiles(finished)}
+
+
+def live_stroke_first_frame(base_url: str, model: LoadedModel, runs: int) -> dict[str, float]:
+    """A stroke's first picture over the WebSocket, end to end (upload, decode, render, encode)."""
+    labels = landscape_layout(model.card.size)
+    uploads = [encode_png(Image.fromarray(_stroke(labels, index))) for index in range(4)]
+    firsts = []
+    with connect(base_url.replace("http://", "ws://") + "/ws", max_size=None) as ws:
+        ws.send(json.dumps({"type": "config", "model": model.id}))
+        json.loads(ws.recv(timeout=30))
+        ws.send(encode_png(Image.fromarray(labels)))
+        _ws_answer(ws)
+        for index in range(WARMUP_RUNS + runs):
+            start = time.perf_counter()
+            ws.send(uploads[index % 4])
+            _ws_answer(ws, first_only=True)
+            if index >= WARMUP_RUNS:
+                firsts.append((time.perf_counter() - start) * 1000)
+            _ws_answer(ws)  # the rest of this frame, so the next stroke starts from a finished picture
+    return percentiles(firsts)
 
 
 def hybrid_stages(engine: InferenceEngine, model: LoadedModel, runs: int) -> dict[str, dict[str, float]]:
@@ -254,12 +336,15 @@ def run_benchmark(weights_dir: Path, runs: int, compare_torch: bool = True,
                   browser: bool = False, webgpu: bool = False) -> dict[str, Any]:
     engine = InferenceEngine.load(weights_dir, intra_op_threads=THREADS, max_concurrent_runs=1)
     ready = engine.ready_models()
+    graphs = [m for m in ready if m.session is not None]
     report: dict[str, Any] = {"size": SIZE, "threads": THREADS, "runs": runs,
-                              "models": {m.id: {"kind": m.card.kind} | model_latency(engine, m, runs) for m in ready},
+                              "models": {m.id: {"kind": m.card.kind} | model_latency(engine, m, runs) for m in graphs},
                               "failed": {m.id: m.error for m in engine.models.values() if not m.ready}}
     default = engine.default_translator()
-    hybrids = [m for m in ready if m.card.kind == "hybrid"]
+    hybrids = [m for m in graphs if m.card.kind == "hybrid"]
+    landscapes = [m for m in ready if m.landscape is not None]
     report["hybrid"] = {m.id: hybrid_stages(engine, m, runs) for m in hybrids}
+    report["landscape"] = {m.id: landscape_stages(engine, m, max(5, runs // 3)) for m in landscapes}
     settings = Settings(weights_dir=weights_dir, intra_op_threads=THREADS, log_level="WARNING")
     if default is not None:
         with serve_in_background(create_app(settings, engine)) as base_url:
@@ -267,6 +352,14 @@ def run_benchmark(weights_dir: Path, runs: int, compare_torch: bool = True,
             report["ws_frame_round_trip"] = {"model": default.id} | ws_round_trip(base_url, default, runs)
             for model in hybrids:
                 report["hybrid"][model.id]["live_frame"] = ws_round_trip(base_url, model, runs)
+            for model in landscapes:
+                report["landscape"][model.id]["live_stroke_first_frame"] = live_stroke_first_frame(
+                    base_url, model, max(5, runs // 3))
+    spade_row = next((row for row in report["models"].values() if row["kind"] == "spade"), None)
+    for stages in report["landscape"].values():
+        for row in stages.values():
+            if spade_row is not None:
+                row["ratio_to_spade"] = round(row["p50_ms"] / spade_row["p50_ms"], 1)
     spade = next((m for m in ready if m.card.kind == "spade"), None)
     if compare_torch:
         report["torch"] = torch_comparisons(report["models"][spade.id]["p50_ms"] if spade else None)
@@ -299,6 +392,13 @@ def print_table(report: dict[str, Any]) -> None:
             verdict = "within budget" if row["p50_ms"] <= budget else "OVER BUDGET"
             print(f"{model_id + ' ' + stage:43} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}"
                   f"   budget p50 <= {budget:g} ms: {verdict}")
+    for model_id, stages in report["landscape"].items():
+        for stage, row in stages.items():
+            budget = LANDSCAPE_BUDGETS_MS[stage]
+            verdict = "within budget" if row["p50_ms"] <= budget else "OVER BUDGET"
+            ratio = f"{row['ratio_to_spade']:6.1f}x SPADE" if "ratio_to_spade" in row else ""
+            print(f"{model_id + ' ' + stage:43} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}"
+                  f"   budget p50 <= {budget:g} ms: {verdict}  {ratio}")
     torch_rows = report["torch"]
     if "skipped" in torch_rows:
         print(f"torch comparison: skipped: {torch_rows['skipped']}")

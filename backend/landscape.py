@@ -330,6 +330,11 @@ class LandscapeRenderer:
         # One row band per thread; numba's pool is process-wide, so this only ever lowers it.
         self.threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
 
+    def forget(self) -> None:
+        """Drop the stacked exemplars kept for live frames (the benchmark's "from scratch")."""
+        with self._lock:
+            self._source_cache.clear()
+
     def render(self, labels: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
         """The finished picture, uint8 [S, S, 3]."""
         for frame in self.frames(labels, style, seed):
@@ -435,7 +440,8 @@ class LandscapeRenderer:
         last_level = number == len(self.level_sides) - 1
         guide = _target_guide(labels, self.num_classes)
         for iteration in range(cfg.em_iterations[number]):
-            kernels.count_occurrences(nnf, active, occurrences, cfg.radius)
+            if cfg.occurrence_weight > 0:
+                kernels.count_occurrences(nnf, active, occurrences, cfg.radius)
             kernels.patchmatch(rgb, labels, guide, active, sources.rgb,
                                sources.labels, sources.centres, sources.guide, sources.heights,
                                sources.class_positions, sources.class_starts, occurrences / expected, nnf, costs,
@@ -443,8 +449,9 @@ class LandscapeRenderer:
                                cfg.occurrence_weight, cfg.coherence_weight, cfg.max_search[number], cfg.passes[number],
                                seed * 131 + number * 17 + iteration, self.threads)
             sharpness = cfg.vote_sharpness * max(float(np.median(costs[active])), 1e-3)
+            weights = np.exp(-costs / sharpness)
             if not last_level:
-                kernels.vote(nnf, costs, active, labels, sources.rgb, sources.labels, cfg.radius, sharpness, rgb)
+                kernels.vote(nnf, weights, active, labels, sources.rgb, sources.labels, cfg.radius, rgb)
                 continue
             # The finest level compares with real pixels, not averages, and ends on them: each pixel is its
             # match's copy, with only the tone of the votes' blur added, so the steps in light between
@@ -453,7 +460,7 @@ class LandscapeRenderer:
             kernels.copy_matches(nnf, active, sources.rgb, copied)
             if iteration == cfg.em_iterations[number] - 1:
                 voted = copied.copy()
-                kernels.vote(nnf, costs, active, labels, sources.rgb, sources.labels, cfg.radius, sharpness, voted)
+                kernels.vote(nnf, weights, active, labels, sources.rgb, sources.labels, cfg.radius, voted)
                 copied += _blur_within_classes(voted - copied, labels, active, cfg.tone_sigma)
             rgb[active] = copied[active]
 
@@ -493,14 +500,18 @@ class LandscapeRenderer:
 
 def _blur_within_classes(values: np.ndarray, labels: np.ndarray, active: np.ndarray, sigma: float) -> np.ndarray:
     """float [H, W, 3] blurred by a Gaussian that never mixes classes (normalised convolution per class),
-    zero where not active."""
+    zero where not active; only the active pixels' box (and the blur's reach around it) is computed."""
     out = np.zeros_like(values)
+    rows, cols = np.flatnonzero(active.any(1)), np.flatnonzero(active.any(0))
+    reach = int(3 * sigma) + 1
+    box = (slice(max(rows[0] - reach, 0), rows[-1] + reach + 1), slice(max(cols[0] - reach, 0), cols[-1] + reach + 1))
+    values, labels, active = values[box], labels[box], active[box]
     for cls in np.unique(labels[active]):
         mask = (labels == cls) & active
         weight = ndimage.gaussian_filter(mask.astype(np.float32), sigma)
         for c in range(3):
             blurred = ndimage.gaussian_filter(np.where(mask, values[..., c], 0).astype(np.float32), sigma)
-            out[..., c][mask] = blurred[mask] / np.maximum(weight[mask], 1e-6)
+            out[box][..., c][mask] = blurred[mask] / np.maximum(weight[mask], 1e-6)
     return out
 
 

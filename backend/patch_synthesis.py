@@ -170,16 +170,17 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
 
 
 @njit(cache=True, parallel=True)
-def vote(nnf, costs, active, tgt_labels, src_rgb, src_labels, radius, sharpness, out_rgb):
-    """Each active pixel's colour: the mean of what the patches covering it propose, counting only source
-    pixels of its own class, each patch weighted by exp(-cost / sharpness). Inactive pixels keep theirs."""
+def vote(nnf, weights, active, tgt_labels, src_rgb, src_labels, radius, out_rgb):
+    """Each active pixel's colour: the weighted mean of what the patches covering it propose, counting only
+    source pixels of its own class; `weights` [H, W] is each patch's weight (exp(-cost / sharpness)).
+    Inactive pixels keep theirs."""
     height, width = tgt_labels.shape
     for y in prange(height):
         for x in range(width):
             if not active[y, x]:
                 continue
             cls = tgt_labels[y, x]
-            r = g = b = weights = 0.0
+            r = g = b = total = 0.0
             for dy in range(-radius, radius + 1):
                 py = y - dy
                 if py < 0 or py >= height:
@@ -191,13 +192,13 @@ def vote(nnf, costs, active, tgt_labels, src_rgb, src_labels, radius, sharpness,
                     n, sy, sx = nnf[py, px, 0], nnf[py, px, 1] + dy, nnf[py, px, 2] + dx
                     if src_labels[n, sy, sx] != cls:
                         continue
-                    weight = np.exp(-costs[py, px] / sharpness)
+                    weight = weights[py, px]
                     r += weight * src_rgb[n, sy, sx, 0]
                     g += weight * src_rgb[n, sy, sx, 1]
                     b += weight * src_rgb[n, sy, sx, 2]
-                    weights += weight
-            if weights > 0:
-                out_rgb[y, x, 0], out_rgb[y, x, 1], out_rgb[y, x, 2] = r / weights, g / weights, b / weights
+                    total += weight
+            if total > 0:
+                out_rgb[y, x, 0], out_rgb[y, x, 1], out_rgb[y, x, 2] = r / total, g / total, b / total
             else:
                 n, sy, sx = nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2]
                 out_rgb[y, x, 0], out_rgb[y, x, 1], out_rgb[y, x, 2] = (src_rgb[n, sy, sx, 0], src_rgb[n, sy, sx, 1],
