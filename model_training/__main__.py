@@ -67,24 +67,36 @@ def _build_bank(args: argparse.Namespace) -> None:
     print(f"{config.model.bank}: " + ", ".join(f"{names[c]} {n}" for c, n in counts.items()))
 
 
+def _served_model(spec: str):
+    from model_training.realism import ServedModel
+
+    try:
+        return ServedModel.parse(spec)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _evaluate_realism(args: argparse.Namespace) -> None:
     import shlex
 
-    from model_training.c2st import C2stConfig
-    from model_training.realism import RealismConfig, evaluate_realism
+    from model_training.c2st_protocols import PROTOCOLS
+    from model_training.realism import RealismConfig, ServedModel, evaluate_realism
 
     weights = Path(args.weights)
-    c2st = C2stConfig() if args.c2st_steps is None else C2stConfig(fit_steps=args.c2st_steps)
     config = RealismConfig(
-        data=Path(args.data), judge=Path(args.judge), out=Path(args.out), weights=weights,
+        data=Path(args.data), judge=Path(args.judge), out=Path(args.out),
         segmenter=Path(args.segmenter) if args.segmenter else weights / "segmenter-landscape.onnx",
-        models=args.models, baseline_runs=[Path(r) for r in args.baseline_run], limit=args.limit,
-        seeds=args.seeds, c2st=c2st)
+        models=[ServedModel(m, weights, m) for m in args.models] + args.other_weights,
+        baseline_runs=[Path(r) for r in args.baseline_run], limit=args.limit, seeds=args.seeds,
+        protocols=[PROTOCOLS[name] for name in args.protocols], fit_steps=args.c2st_steps)
     # The command as the card will name it: every option spelt out, defaults included.
     parts = ["--weights", args.weights]
     parts += ["--models", *args.models] if args.models else []
+    for served in args.other_weights:
+        parts += ["--other-weights", f"{served.name}={served.weights}:{served.model_id}"]
     for run in args.baseline_run:
         parts += ["--baseline-run", run]
+    parts += ["--protocols", *args.protocols]
     for flag, value in (("--judge", args.judge), ("--segmenter", args.segmenter), ("--data", args.data),
                         ("--out", args.out), ("--limit", args.limit), ("--seeds", args.seeds),
                         ("--c2st-steps", args.c2st_steps)):
@@ -164,8 +176,12 @@ def main(argv: list[str] | None = None) -> None:
 
     realism = commands.add_parser(
         "evaluate-realism", help="C2ST, FCN-scores by two judges and painted round trips of label -> photo models")
-    realism.add_argument("--weights", default="weights", help="the weights folder the served models come from")
+    realism.add_argument("--weights", default="weights", help="the weights folder --models come from")
     realism.add_argument("--models", nargs="*", default=[], help="ids of served label -> photo models")
+    realism.add_argument("--other-weights", action="append", default=[], type=_served_model,
+                         metavar="NAME=DIR:MODEL_ID",
+                         help="a served model from another weights folder, named NAME in the report and "
+                              "sheets (repeatable), e.g. new-renderer=../main/weights:hybrid-landscape")
     realism.add_argument("--baseline-run", action="append", default=[],
                          help="a SPADE or pix2pix training run folder to measure too (repeatable)")
     realism.add_argument("--judge", default="weights/judges/segmenter-judge.onnx",
@@ -176,9 +192,13 @@ def main(argv: list[str] | None = None) -> None:
                          help="Stanford Background root (images/, labels/, splits/)")
     realism.add_argument("--out", default="runs/realism", help="output folder: realism.json and the sheets")
     realism.add_argument("--limit", type=int, default=None, help="at most this many validation maps")
-    realism.add_argument("--seeds", type=int, default=3, help="C2ST splits and classifier initialisations")
+    realism.add_argument("--seeds", type=int, default=5, help="C2ST splits and classifier initialisations")
+    realism.add_argument("--protocols", nargs="+", default=["fair-128", "fair-256", "earlier"],
+                         choices=["fair-128", "fair-256", "earlier"],
+                         help="C2ST protocols (model_training.c2st_protocols); 'earlier' is the one used "
+                              "before issue 25, for comparison")
     realism.add_argument("--c2st-steps", type=int, default=None,
-                         help="C2ST classifier fitting steps (default: model_training.c2st.C2stConfig)")
+                         help="a smoke run: every C2ST classifier fits for this many batches instead")
     realism.set_defaults(handler=_evaluate_realism)
 
     landscape = commands.add_parser("landscape-card",

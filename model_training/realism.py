@@ -1,47 +1,69 @@
 """`python -m model_training evaluate-realism`: how photo-like are the pictures of label -> photo models?
 
 On the Stanford Background validation maps, for each model served from a weights folder (rendered through
-the server's own `backend.pipeline.render_labels`, so what is measured is what the painter shows) and for
-each labels -> photo training run given as a baseline:
+the server's own `backend.pipeline.render_labels`, so what is measured is what the painter shows; models
+may come from several weights folders, so that one run compares, say, the shipped models with a new one)
+and for each labels -> photo training run given as a baseline:
 
-- C2ST (model_training.c2st): the real validation photos against the model's pictures of the same maps,
-  with a real-vs-real sanity row (validation photos against as many training photos) that must be ≈ 0.5.
+- C2ST (model_training.c2st) under each protocol of model_training.c2st_protocols: the real validation
+  photos against the model's pictures of the same maps, with a real-vs-real sanity row (validation photos
+  against as many training photos) that must be ≈ 0.5.
 - FCN-score by two judges: the shipped segmenter, and the independent judge (a dilated segmenter trained on
   the real photos only, which no generator trains against); each with its oracle row on the real photos.
+  Judged on centre squares at 256 px, as the segmenters were trained.
 - Round trip of painted layouts (model_training.painted_layouts): how well the judges' reading of each
   model's picture agrees with what was painted.
 - Side-by-side sheets: labels | each model | real on validation maps, labels | each model for the layouts.
 
-Writes OUT/realism.json (per model, for the model cards' metrics) and the sheets.
+Writes OUT/realism.json (per model, for the model cards' metrics), the sheets, and OUT/c2st-cache.json
+(each classifier's accuracy, so an interrupted run resumes).
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from model_training.c2st import C2stConfig, c2st
+from model_training.c2st import AccuracyCache, C2stConfig, fitting_steps, summary
+from model_training.c2st_protocols import PROTOCOLS, C2stProtocol, centre_square, framed_labels, resized
 from model_training.checkpoints import load_run
 from model_training.data.folders import LabelPhotoFolder
-from model_training.data.transforms import Geometry, tensor_to_uint8
+from model_training.data.transforms import tensor_to_uint8
 from model_training.evaluate import Confusion, _labels_to_photo, load_segmenter
 from model_training.labelsets import LANDSCAPE, colourise
 from model_training.painted_layouts import painted_layouts
 from model_training.style_codes import training_code_distribution
 
-SIDE = 256  # every picture is judged at this side
-JPEG_QUALITY = 90
+SIDE = 256  # the judges' FCN-scores and the sheets take centre squares of this side
 SEGMENT_BATCH = 8
 SHEET_MAPS = 8
 SHEET_TILE = 192
 REFERENCE_SEED = 0  # which training photos stand in for the second real set
+REAL_VS_REAL = "real vs real"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model served from a weights folder, under the name the report and the sheets give it."""
+
+    name: str
+    weights: Path
+    model_id: str
+
+    @classmethod
+    def parse(cls, spec: str) -> "ServedModel":
+        """`NAME=DIR:MODEL_ID`, e.g. `new-renderer=../main/weights:hybrid-landscape`."""
+        name, equals, rest = spec.partition("=")
+        directory, colon, model_id = rest.rpartition(":")
+        if not (equals and colon and name and directory and model_id):
+            raise ValueError(f"{spec!r} is not NAME=DIR:MODEL_ID (e.g. new=../main/weights:hybrid-landscape)")
+        return cls(name, Path(directory), model_id)
 
 
 @dataclass(frozen=True)
@@ -50,13 +72,19 @@ class RealismConfig:
     judge: Path  # the independent judge's exported graph (next to its card)
     segmenter: Path  # the shipped segmenter's exported graph
     out: Path
-    weights: Path = Path("weights")
-    models: list[str] = field(default_factory=list)  # ids of served label -> photo models
+    models: list[ServedModel] = field(default_factory=list)  # served label -> photo models, in sheet order
     baseline_runs: list[Path] = field(default_factory=list)  # SPADE / pix2pix training runs, e.g. not shipped
     limit: int | None = None
-    seeds: int = 3
+    seeds: int = 5
     painted_styles: int = 2  # seeded random styles per painted layout
-    c2st: C2stConfig = C2stConfig()
+    protocols: list[C2stProtocol] = field(default_factory=lambda: list(PROTOCOLS.values()))
+    fit_steps: int | None = None  # a smoke run: every classifier fits for this many batches instead
+
+    def __post_init__(self):
+        names = [m.name for m in self.models] + [Path(r).name for r in self.baseline_runs]
+        repeated = sorted({n for n in names if names.count(n) > 1 or n == REAL_VS_REAL})
+        if repeated:
+            raise ValueError(f"two models named {', '.join(repeated)}: give each --other-weights its own NAME")
 
 
 @dataclass(frozen=True)
@@ -68,82 +96,59 @@ class Painter:
     size: int
     render: Callable[[np.ndarray, int], np.ndarray]
 
-    def paint(self, labels: np.ndarray, seed: int) -> np.ndarray:
-        """A picture of a label map of any size, at SIDE."""
-        return resized(self.render(resized_labels(labels, self.size), seed), SIDE)
-
 
 @dataclass(frozen=True)
-class PhotoSet:
-    photos: np.ndarray  # uint8 [N, SIDE, SIDE, 3]: centre squares resized as `evaluate` sees them
-    labels: np.ndarray  # uint8 [N, SIDE, SIDE]
-    source_sides: list[int]  # each photo file's shorter side (the square it was resized from)
+class PhotoFile:
+    photo: np.ndarray  # uint8 [H, W, 3] as decoded from the photo's file
+    labels: np.ndarray  # uint8 [H, W], the label map at the photo's size
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.photo.shape[1], self.photo.shape[0]
 
 
-def resized(rgb: np.ndarray, side: int) -> np.ndarray:
-    if rgb.shape[:2] == (side, side):
-        return rgb
-    return np.asarray(Image.fromarray(rgb).resize((side, side), Image.Resampling.BICUBIC))
-
-
-def resized_labels(labels: np.ndarray, side: int) -> np.ndarray:
-    if labels.shape == (side, side):
-        return labels
-    return np.asarray(Image.fromarray(labels).resize((side, side), Image.Resampling.NEAREST))
-
-
-def jpeg(rgb: np.ndarray) -> np.ndarray:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    return np.asarray(Image.open(buffer).convert("RGB"))
-
-
-def judged(picture: np.ndarray) -> np.ndarray:
-    """The last step every picture the C2ST sees goes through: resized to SIDE, JPEG-encoded."""
-    return jpeg(resized(picture, SIDE))
-
-
-def as_photo_file(picture: np.ndarray, source_side: int) -> np.ndarray:
-    """A generated picture given the history a real photo had before `judged`: stored as a JPEG at its
-    source side and resized to SIDE from there. Without this the classifier could tell real from generated
-    by resampling and compression traces alone."""
-    return resized(jpeg(resized(picture, source_side)), SIDE)
-
-
-def load_photos(root: Path, split: str, limit: int | None = None, pick_seed: int | None = None) -> PhotoSet:
-    """A split's photos and label maps at SIDE; the first `limit`, or `limit` picked at random by `pick_seed`."""
-    folder = LabelPhotoFolder([root], split, Geometry(SIDE, SIDE, False))
-    count = min(limit or len(folder), len(folder))
+def load_photo_files(root: Path, split: str, limit: int | None = None,
+                     pick_seed: int | None = None) -> list[PhotoFile]:
+    """A split's photos and label maps as stored; the first `limit`, or `limit` picked at random by `pick_seed`."""
+    items = LabelPhotoFolder([root], split, None).items
+    count = min(limit or len(items), len(items))
     if pick_seed is None:
         indices = list(range(count))
     else:
-        indices = sorted(np.random.default_rng(pick_seed).choice(len(folder), count, replace=False).tolist())
-    samples = [folder[i] for i in indices]
-    return PhotoSet(photos=np.stack([tensor_to_uint8(s["image"]) for s in samples]),
-                    labels=np.stack([s["labels"][0].numpy().astype(np.uint8) for s in samples]),
-                    source_sides=[min(Image.open(folder.items[i][0]).size) for i in indices])
+        indices = sorted(np.random.default_rng(pick_seed).choice(len(items), count, replace=False).tolist())
+    files = []
+    for index in indices:
+        photo_path, label_path = items[index]
+        photo = np.asarray(Image.open(photo_path).convert("RGB"))
+        labels = np.asarray(Image.open(label_path))
+        files.append(PhotoFile(photo, resized(labels, photo.shape[1::-1], Image.Resampling.NEAREST)))
+    return files
 
 
-def served_painters(weights: Path, model_ids: list[str]) -> list[Painter]:
-    """The weights folder's models, rendered as the server renders them."""
+def served_painters(models: list[ServedModel]) -> list[Painter]:
+    """The models, rendered as the server renders them: one engine per weights folder."""
     from backend import pipeline
     from backend.engine import InferenceEngine
     from backend.errors import ApiError
 
-    if not model_ids:
-        return []
-    engine = InferenceEngine.load(weights, intra_op_threads=1, max_concurrent_runs=1)
+    engines: dict[Path, InferenceEngine] = {}
     painters = []
-    for model_id in model_ids:
+    for served in models:
+        if served.weights not in engines:
+            if not served.weights.is_dir():
+                raise ValueError(f"{served.weights}: no such weights folder (model {served.name!r})")
+            engines[served.weights] = InferenceEngine.load(served.weights, intra_op_threads=1, max_concurrent_runs=1)
+        engine = engines[served.weights]
         try:
-            model = engine.get(model_id)
+            model = engine.get(served.model_id)
         except ApiError as error:
-            raise ValueError(f"{weights}: {error.message}") from None
+            raise ValueError(f"{served.weights}: {error.message}") from None
         card = model.card
         if card.input_kind != "labels" or card.label_set is None or card.label_set.name != LANDSCAPE.name:
-            raise ValueError(f"model {model_id!r} does not paint {LANDSCAPE.name} label maps")
-        render = lambda labels, seed, model=model: pipeline.render_labels(engine, model, labels, seed)
-        painters.append(Painter(model_id, str(weights / f"{model_id}.json"), card.size, render))
+            raise ValueError(f"model {served.model_id!r} does not paint {LANDSCAPE.name} label maps")
+        render = (lambda labels, seed, engine=engine, model=model:
+                  pipeline.render_labels(engine, model, labels, seed))
+        painters.append(Painter(served.name, str(served.weights / f"{served.model_id}.json"), card.size, render))
     return painters
 
 
@@ -167,6 +172,22 @@ def run_painter(run_dir: Path) -> Painter:
     return Painter(Path(run_dir).name, str(run_dir), config.export.size, render)
 
 
+def rendered_pictures(painters: list[Painter], photos: list[PhotoFile],
+                      framings: set[str]) -> dict[str, dict[str, list[np.ndarray]]]:
+    """Each painter's picture of each photo's label map under each framing, at the painter's size. Seed i
+    for map i: a random style per map, as the painter draws them, the same in every run."""
+    return {painter.name: {framing: [painter.render(framed_labels(f.labels, framing, painter.size), seed)
+                                     for seed, f in enumerate(photos)] for framing in sorted(framings)}
+            for painter in painters}
+
+
+def paint_square(painter: Painter, labels: np.ndarray, seed: int) -> np.ndarray:
+    """A picture of a square label map of any side, at that side."""
+    side = labels.shape[0]
+    picture = painter.render(resized(labels, (painter.size, painter.size), Image.Resampling.NEAREST), seed)
+    return resized(picture, (side, side))
+
+
 def _as_images(pictures: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1
 
@@ -183,7 +204,7 @@ def painted_round_trip(painter: Painter, segmenters: dict, layouts: dict[str, np
                        styles: int) -> tuple[dict, list[np.ndarray]]:
     """Each judge's agreement with the painted layouts (over `styles` random styles each), overall and per
     layout; and the first style's pictures for the sheet."""
-    pictures = {name: np.stack([painter.paint(layout, seed) for seed in range(styles)])
+    pictures = {name: np.stack([paint_square(painter, layout, seed) for seed in range(styles)])
                 for name, layout in layouts.items()}
     result = {}
     for judge, segment in segmenters.items():
@@ -211,54 +232,90 @@ def save_sheet(columns: list[str], rows: list[list[np.ndarray]], path: Path) -> 
     for i, row in enumerate(rows):
         for j, tile in enumerate(row):
             corner = (j * (SHEET_TILE + gap), header + i * (SHEET_TILE + gap))
-            sheet.paste(Image.fromarray(resized(tile, SHEET_TILE)), corner)
+            sheet.paste(Image.fromarray(resized(tile, (SHEET_TILE, SHEET_TILE))), corner)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
 
 
+def _classifier(protocol: C2stProtocol, fit_steps: int | None) -> C2stConfig:
+    return protocol.classifier if fit_steps is None else replace(protocol.classifier, fit_steps=fit_steps)
+
+
+def _describe(protocol: C2stProtocol, fitting_pictures: int, fit_steps: int | None) -> dict:
+    classifier = _classifier(protocol, fit_steps)
+    return {"side": protocol.side, "framing": protocol.framing,
+            "generated_file_jpeg_quality": protocol.file_quality, "final_jpeg_quality": protocol.final_quality,
+            "classifier": asdict(classifier), "fitting_steps": fitting_steps(fitting_pictures, classifier)}
+
+
+def c2st_rows(cfg: RealismConfig, protocol: C2stProtocol, val: list[PhotoFile], reference: list[PhotoFile],
+              rendered: dict[str, dict[str, list[np.ndarray]]], cache: AccuracyCache) -> tuple[dict, dict]:
+    """One protocol's C2ST: real vs real, and each painter's pictures (`rendered[painter][framing]`, map i
+    with seed i) against the photos of the same maps. Seed by seed across the rows, so that a run stopped
+    early has every row's first seeds."""
+    classifier = _classifier(protocol, cfg.fit_steps)
+    real = np.stack([protocol.real(f.photo) for f in val])
+    other_real = np.stack([protocol.real(f.photo) for f in reference])
+    pairs = {REAL_VS_REAL: (real[:len(other_real)], other_real)}
+    for name, framings in rendered.items():
+        pairs[name] = (real, np.stack([protocol.generated(picture, f.size)
+                                       for picture, f in zip(framings[protocol.framing], val)]))
+    results: dict[str, list[dict]] = {name: [] for name in pairs}
+    for seed in range(cfg.seeds):
+        for name, (first, second) in pairs.items():
+            results[name].append(cache.result(first, second, seed, classifier))
+            print(f"{protocol.name} seed {seed}: {name} {json.dumps(results[name][-1])}", flush=True)
+    rows = {name: summary(seeds, len(pairs[name][0])) for name, seeds in results.items()}
+    print(f"{protocol.name}: {json.dumps(rows)}", flush=True)
+    return rows.pop(REAL_VS_REAL), rows
+
+
 def evaluate_realism(cfg: RealismConfig, command: str) -> dict:
     torch.set_num_threads(1)  # a shared machine: one core, like the trainings
-    painters = served_painters(cfg.weights, cfg.models) + [run_painter(run) for run in cfg.baseline_runs]
+    painters = served_painters(cfg.models) + [run_painter(run) for run in cfg.baseline_runs]
     if not painters:
-        raise ValueError("name at least one model (--models) or training run (--baseline-run)")
+        raise ValueError("name at least one model (--models, --other-weights) or training run (--baseline-run)")
     segmenters = {"shipped_segmenter": load_segmenter(cfg.segmenter, LANDSCAPE.name),
                   "judge": load_segmenter(cfg.judge, LANDSCAPE.name)}
-    val = load_photos(cfg.data, "val", cfg.limit)
-    reference = load_photos(cfg.data, "train", len(val.photos), pick_seed=REFERENCE_SEED)
-    real = np.stack([judged(p) for p in val.photos])
-    pairs = min(len(real), len(reference.photos))
-    other_real = np.stack([judged(p) for p in reference.photos[:pairs]])
-    oracles = {name: confusion_of(segment, val.photos, val.labels).scores() for name, segment in segmenters.items()}
+    val = load_photo_files(cfg.data, "val", cfg.limit)
+    reference = load_photo_files(cfg.data, "train", len(val), pick_seed=REFERENCE_SEED)
+    val_photos = np.stack([centre_square(f.photo, SIDE, Image.Resampling.BICUBIC) for f in val])
+    val_labels = np.stack([centre_square(f.labels, SIDE, Image.Resampling.NEAREST) for f in val])
+    oracles = {name: confusion_of(segment, val_photos, val_labels).scores() for name, segment in segmenters.items()}
     print(f"oracles: {json.dumps(oracles)}", flush=True)
+
+    # The judges read centre squares.
+    rendered = rendered_pictures(painters, val, {p.framing for p in cfg.protocols} | {"centre-square"})
+
+    cache = AccuracyCache(cfg.out / "c2st-cache.json")
     report: dict = {
-        "command": command, "data": str(cfg.data), "images": len(real),
-        "judge": str(cfg.judge), "shipped_segmenter": str(cfg.segmenter),
-        "pipeline": (f"real photos: centre squares resized to {SIDE}, JPEG q{JPEG_QUALITY}; generated pictures: "
-                     f"resized to their photo's source side, JPEG q{JPEG_QUALITY}, then the same"),
-        "c2st_config": asdict(cfg.c2st) | {"seeds": cfg.seeds},
-        "real_vs_real": {"c2st": c2st(real[:pairs], other_real, cfg.seeds, cfg.c2st),
-                         "reference": f"{pairs} Stanford train photos picked with seed {REFERENCE_SEED}"},
+        "command": command, "data": str(cfg.data), "images": len(val),
+        "judge": str(cfg.judge), "shipped_segmenter": str(cfg.segmenter), "seeds": cfg.seeds,
+        "c2st_protocols": {p.name: _describe(p, 2 * (len(val) // 2), cfg.fit_steps) for p in cfg.protocols},
+        "real_vs_real": {"reference": f"{len(reference)} Stanford train photos picked with seed {REFERENCE_SEED}",
+                         "c2st": {}},
         "oracles": {f"fcn_{name}": scores for name, scores in oracles.items()},
-        "models": {},
+        "models": {painter.name: {"source": painter.source, "c2st": {}} for painter in painters},
     }
-    print(f"real vs real: {report['real_vs_real']['c2st']}", flush=True)
+    for protocol in cfg.protocols:
+        real_vs_real, models = c2st_rows(cfg, protocol, val, reference, rendered, cache)
+        report["real_vs_real"]["c2st"][protocol.name] = real_vs_real
+        for name, result in models.items():
+            report["models"][name]["c2st"][protocol.name] = result
 
     layouts = painted_layouts(SIDE)
-    sheet_maps = sorted(set(np.linspace(0, len(real) - 1, min(SHEET_MAPS, len(real))).round().astype(int).tolist()))
-    val_rows = [[colourise(val.labels[i], LANDSCAPE)] for i in sheet_maps]
+    sheet_maps = sorted(set(np.linspace(0, len(val) - 1, min(SHEET_MAPS, len(val))).round().astype(int).tolist()))
+    val_rows = [[colourise(val_labels[i], LANDSCAPE)] for i in sheet_maps]
     painted_rows = [[colourise(layout, LANDSCAPE)] for layout in layouts.values()]
     for painter in painters:
-        # Seed i for map i: a random style per map, as the painter draws them, the same for every run.
-        pictures = np.stack([painter.paint(labels, seed) for seed, labels in enumerate(val.labels)])
-        generated = np.stack([judged(as_photo_file(p, side)) for p, side in zip(pictures, val.source_sides)])
-        entry: dict = {"source": painter.source, "c2st": c2st(real, generated, cfg.seeds, cfg.c2st)}
+        pictures = np.stack([resized(p, (SIDE, SIDE)) for p in rendered[painter.name]["centre-square"]])
+        entry = report["models"][painter.name]
         for name, segment in segmenters.items():
-            scores = confusion_of(segment, pictures, val.labels).scores()
+            scores = confusion_of(segment, pictures, val_labels).scores()
             scores["over_oracle_pixel_accuracy"] = round(
                 scores["pixel_accuracy"] / max(oracles[name]["pixel_accuracy"], 1e-9), 3)
             entry[f"fcn_{name}"] = scores
         entry["painted_round_trip"], painted = painted_round_trip(painter, segmenters, layouts, cfg.painted_styles)
-        report["models"][painter.name] = entry
         for row, i in zip(val_rows, sheet_maps):
             row.append(pictures[i])
         for row, picture in zip(painted_rows, painted):
@@ -266,7 +323,7 @@ def evaluate_realism(cfg: RealismConfig, command: str) -> dict:
         print(f"{painter.name}: {json.dumps(entry)}", flush=True)
 
     names = [p.name for p in painters]
-    save_sheet(["labels", *names, "real photo"], [row + [val.photos[i]] for row, i in zip(val_rows, sheet_maps)],
+    save_sheet(["labels", *names, "real photo"], [row + [val_photos[i]] for row, i in zip(val_rows, sheet_maps)],
                cfg.out / "realism-validation.png")
     save_sheet(["painted labels", *names], painted_rows, cfg.out / "realism-painted.png")
     report["sheets"] = {"validation": "realism-validation.png", "painted": "realism-painted.png",
