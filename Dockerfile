@@ -78,7 +78,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
-    WEIGHTS_DIR=/app/weights
+    WEIGHTS_DIR=/app/weights \
+    NUMBA_CACHE_DIR=/app/.numba-cache
+# The landscape renderer's kernels are compiled now, into a cache the server may write too (numba compiles
+# again for another CPU), so a cold container paints without waiting minutes for the compiler.
+RUN python -c "from backend.patch_synthesis import compile_kernels; compile_kernels()" \
+    && chown -R painter /app/.numba-cache
 USER painter
 EXPOSE 8000
 # Slim images have no curl; urlopen raises (exit 1) on a refused connection or a non-2xx answer.

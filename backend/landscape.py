@@ -348,7 +348,7 @@ class LandscapeRenderer:
         cfg = self.settings
         numba.set_num_threads(self.threads)
         style = np.asarray(style, np.float32)
-        labels = np.ascontiguousarray(labels, np.uint8)
+        labels = np.array(labels, np.uint8)  # writable and contiguous, as the compiled kernels expect
         keep = state.key[0][0] if state is not None and state.key is not None and state.key[1:] == (
             tuple(np.round(style, 4)), seed) else None
         chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep)
@@ -520,9 +520,11 @@ def _target_guide(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def _resized_labels(labels: np.ndarray, side: int) -> np.ndarray:
+    """A writable copy: numba compiles a kernel again for a read-only array (Pillow's are), and the image
+    ships the kernels compiled for writable ones (`patch_synthesis.compile_kernels`)."""
     if labels.shape == (side, side):
-        return labels
-    return np.ascontiguousarray(np.asarray(Image.fromarray(labels).resize((side, side), Image.Resampling.NEAREST)))
+        return np.array(labels, np.uint8)
+    return np.array(Image.fromarray(labels).resize((side, side), Image.Resampling.NEAREST))
 
 
 def _resized_mask(mask: np.ndarray, side: int) -> np.ndarray:

@@ -274,3 +274,28 @@ def fill_invalid(nnf, active, tgt_labels, src_shape, class_home, nearest):
             flat = nearest[n, cls, sy, sx]
             if flat >= 0:
                 nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2] = n, flat // src_w, flat % src_w
+
+
+def compile_kernels() -> None:
+    """Run every kernel once on a tiny problem, so numba compiles them (or loads its cache) now: the
+    Docker image calls this at build time, so a cold container starts with them cached."""
+    labels = np.zeros((8, 8), np.uint8)
+    active = np.ones((8, 8), np.bool_)
+    rgb = np.zeros((8, 8, 3), np.float32)
+    src_rgb = np.zeros((1, 8, 8, 3), np.float32)
+    src_labels = np.zeros((1, 8, 8), np.uint8)
+    centres = np.full((1, 8, 8), INVALID, np.uint8)
+    centres[0, 2:6, 2:6] = 0
+    nearest = np.full((1, 1, 8, 8), 4 * 8 + 4, np.int64)
+    nnf = np.full((8, 8, 3), -1, np.int32)
+    fill_invalid(nnf, active, labels, np.array([[8, 8]], np.int64), np.zeros(1, np.int64), nearest)
+    positions = np.flatnonzero(centres.ravel() == 0).astype(np.int64)
+    patchmatch(rgb, labels, np.zeros((8, 8, 1), np.float32), active, src_rgb, src_labels, centres,
+               np.zeros((1, 8, 8, 1), np.float32), np.array([8.0]), positions,
+               np.array([0, len(positions)], np.int64), np.zeros((1, 8, 8)), nnf, np.zeros((8, 8)), 2, 1.0, 0.5,
+               1.0, 1.0, 0.0, 0.1, 4, 1, 0, 1)
+    vote(nnf, np.ones((8, 8)), active, labels, src_rgb, src_labels, 2, rgb)
+    copy_matches(nnf, active, src_rgb, rgb)
+    count_occurrences(nnf, active, np.zeros((1, 8, 8)), 2)
+    fine = np.zeros((16, 16, 3), np.int32)
+    upsample_nnf(nnf, np.zeros((16, 16), np.uint8), np.full((1, 16, 16), INVALID, np.uint8), 2.0, 2.0, fine)
