@@ -118,11 +118,14 @@ export class LiveConnection {
     }
     let message;
     try { message = JSON.parse(data); } catch { return; }
-    if (message.type === "result") {
+    if (message.type === "result" || message.type === "progress") {
+      // A progressive model (the landscape renderer) sends coarser pictures first. The first one frees the
+      // socket for the next stroke: the server then drops the rest of this frame, since it would be stale.
       const blob = this.lastImage;
       this.lastImage = null;
       this.frameDone();
-      if (blob) this.onResult({ blob, modelMs: message.model_ms, totalMs: message.total_ms, frame: message.frame });
+      const level = message.type === "progress" ? { level: message.level, levels: message.levels } : {};
+      if (blob) this.onResult({ blob, modelMs: message.model_ms, totalMs: message.total_ms, frame: message.frame, ...level });
       this.pump();
     } else if (message.type === "error") {
       if (message.frame !== undefined) this.frameDone();

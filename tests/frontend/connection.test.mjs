@@ -67,6 +67,24 @@ test("config is sent on open, then frames; one in flight and only the latest wai
   assert.deepEqual(socket.sent.slice(1), ["frame-1", "frame-3"], "frame 2 was superseded");
 });
 
+test("a progressive frame's pictures are shown as they come, and its first frees the slot for a newer stroke", async () => {
+  const results = [];
+  const { connection, socket } = connect({ onResult: (r) => results.push(r) });
+  connection.requestFrame(async () => "stroke-1");
+  await tick();
+  connection.requestFrame(async () => "stroke-2");
+  socket.reply({ size: 3 });
+  socket.reply(JSON.stringify({ type: "progress", frame: 1, level: 1, levels: 3, model_ms: 2, total_ms: 5 }));
+  await tick();
+  assert.deepEqual(results.map((r) => [r.level, r.levels]), [[1, 3]]);
+  assert.deepEqual(socket.sent.slice(1), ["stroke-1", "stroke-2"], "the newer stroke goes at once");
+  socket.reply({ size: 4 });
+  socket.reply(JSON.stringify({ type: "result", frame: 2, model_ms: 6, total_ms: 9 }));
+  await tick();
+  assert.equal(results.length, 2);
+  assert.equal(results[1].level, undefined, "a finished picture has no level");
+});
+
 test("a frame error frees the slot and is reported", async () => {
   const errors = [];
   const { connection, socket } = connect({ onError: (m) => errors.push(m) });
