@@ -14,6 +14,9 @@ const MODULES = [
   "device/blur.js", "device/cachenames.js", "device/engine.js", "device/latestwins.js", "device/manifest.js",
   "device/modelfiles.js", "device/painter.js", "device/picture.js", "device/placement.js", "device/resample.js",
   "device/runtime.js", "device/sketch.js", "device/tensors.js",
+  "page/context.js", "page/drawingpanel.js", "page/filemenu.js", "page/fileio.js", "page/messages.js",
+  "page/modelpanel.js", "page/picturepanel.js", "page/placementpanel.js", "page/settingsdialog.js",
+  "page/stylepanel.js", "page/toolbar.js",
 ].map((name) => `js/${name}`);
 const SHELL = ["./", "index.html", "css/painter.css", ...MODULES, "device/manifest.json"];
 // The WebAssembly build the page loads when the browser has no WebGPU (ort.wasm.min.mjs is also the script of
