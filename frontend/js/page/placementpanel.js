@@ -94,18 +94,34 @@ export function createPlacementPanel(page) {
     el("result-frame").dataset.busy = "false";
     if (error instanceof DeviceUnavailable && state.model) {
       state.deviceBroken.set(state.model.id, error.message);
-      showNotice(error.message);
-      page.picture.requestRender({ final: true });
+      page.picture.requestRender({ final: true }); // its placement note says why the server paints it now
     } else {
       showError(errorText(error));
     }
   }
 
+  /** The one notice that says why pictures are painted where they are now; none when that needs no words.
+   * It is replaced, not stacked, so it never outlives the model or choice it was about. */
+  function showPlacementNote(text) {
+    const list = el("device-notices");
+    const note = list.querySelector("[data-kind=placement]");
+    if ((note?.textContent ?? "") === text) return;
+    note?.remove();
+    if (text) {
+      showNotice(text);
+      list.firstChild.dataset.kind = "placement";
+    }
+    list.hidden = list.children.length === 0;
+  }
+
   /** "device" or "server": where the current model's next picture is painted. */
   function placementNow() {
-    const problem = device.unsupported(state.model.id) ?? state.deviceBroken.get(state.model.id) ?? null;
+    const broken = state.deviceBroken.get(state.model.id);
+    const problem = device.unsupported(state.model.id) ?? broken ?? null;
     const choice = placement.choose(settings.placement, problem);
-    if (choice.why) showNotice(choice.why);
+    // A model the device gave up on is painted by the server whatever was chosen (bar the server itself): say why.
+    const why = choice.why || (broken && settings.placement !== "server" ? broken : "");
+    showPlacementNote(why);
     return choice.where;
   }
 
@@ -172,6 +188,6 @@ export function createPlacementPanel(page) {
   registerServiceWorker();
 
   return {
-    connection, placement, device, setStatus, showNotice, placementNow, fallBackToDevice, prepareDevice, pictureArrived,
+    connection, placement, device, setStatus, placementNow, fallBackToDevice, prepareDevice, pictureArrived,
   };
 }
