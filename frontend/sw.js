@@ -9,7 +9,7 @@
 import { CACHE_NAMES, MODEL_CACHE, RUNTIME_CACHE, SHELL_CACHE } from "./js/device/cachenames.js";
 
 const MODULES = [
-  "api.js", "app.js", "connection.js", "floodfill.js", "history.js", "images.js", "keyboardcanvas.js",
+  "api.js", "app.js", "connection.js", "displaycolours.js", "floodfill.js", "history.js", "images.js", "keyboardcanvas.js",
   "labelcanvas.js", "palette.js", "png.js", "pointer.js", "raster.js", "seeded.js", "starter.js", "storage.js",
   "device/blur.js", "device/cachenames.js", "device/engine.js", "device/latestwins.js", "device/manifest.js",
   "device/modelfiles.js", "device/painter.js", "device/picture.js", "device/placement.js", "device/resample.js",

@@ -378,10 +378,10 @@ def test_sketch_model_and_filter(page):
     assert page.get_by_test_id("tool-fill").is_hidden()
     assert page.get_by_test_id("tool-brush").inner_text().strip() == "Pencil"
     size, colours = canvas_colours(page)
-    assert set(colours) == {"#ffffff"}
+    assert set(colours) == {"#ffffff", "#000000"}, "a sketch opens on the starter's lines"
     mouse_stroke(page, [(4, 4), (size - 4, size - 4)])
     _, drawn = canvas_colours(page)
-    assert set(drawn) == {"#ffffff", "#000000"}
+    assert set(drawn) == {"#ffffff", "#000000"} and drawn != colours
     wait_for_output_change(page, before)
     settled = wait_for_settled_output(page)
     filter_select = page.get_by_test_id("filter-select")
@@ -463,3 +463,31 @@ def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_weig
         finally:
             context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def test_facades_open_on_a_house_front_in_swatches_told_apart_and_save_in_the_dataset_colours(page, catalogue: dict):
+    facades = next(m for m in catalogue["models"] if m["id"] == FACADES_ID)["label_set"]
+    page.get_by_test_id("model-select").select_option(FACADES_ID)
+    wait_for_settled_output(page)
+    _, colours = canvas_colours(page)
+    assert len(set(colours)) >= 4, "facades open on a starter drawing, not a blank page"
+    swatches = page.evaluate("""() => [...document.querySelectorAll('.swatch')].map((swatch) =>
+      [swatch.innerText.trim(), getComputedStyle(swatch.querySelector('.swatch-colour')).backgroundColor])""")
+    assert [name for name, _ in swatches] == [c["name"] for c in facades["classes"]], "every swatch has its name"
+    shown = [tuple(int(v) for v in colour[4:-1].split(",")) for _, colour in swatches]
+    lab = [rgb_to_lab(c) for c in shown]
+    closest = min(np.linalg.norm(np.subtract(a, b)) for i, a in enumerate(lab) for b in lab[i + 1:])
+    assert closest >= 20, f"two swatches look alike (CIE76 ΔE {closest:.1f})"
+    assert set(colours) <= {"#%02x%02x%02x" % c for c in shown}, "the canvas shows the swatches' colours"
+
+    with page.expect_download() as download:
+        page.get_by_test_id("download-labels").click()
+    saved = Image.open(download.value.path()).convert("RGB")
+    assert {"#%02x%02x%02x" % c for _, c in saved.getcolors()} <= palette_colours(facades), "files keep the dataset's colours"
+
+
+def rgb_to_lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    linear = [((v / 255 + 0.055) / 1.055) ** 2.4 if v / 255 > 0.04045 else v / 255 / 12.92 for v in rgb]
+    x, y, z = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = [t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in (x / 0.95047, y, z / 1.08883)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])

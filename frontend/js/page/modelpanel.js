@@ -2,6 +2,7 @@
 // pickers, and switching the whole page to a model.
 
 import { catalogueFromManifest } from "../device/manifest.js";
+import { shownLabelSet } from "../displaycolours.js";
 import { SKETCH_LABEL_SET, renderPalette } from "../palette.js";
 import { starterDrawing } from "../starter.js";
 import { DEFAULT_BRUSH, el } from "./context.js";
@@ -61,7 +62,7 @@ export function createModelPanel(page) {
 
     el("palette-section").hidden = state.isSketch;
     if (!state.isSketch) {
-      state.markPalette = renderPalette(el("palette"), state.labelSet, page.tools.selectLabel);
+      state.markPalette = renderPalette(el("palette"), shownLabelSet(state.labelSet), page.tools.selectLabel);
       state.markPalette(state.label);
     }
     page.tools.showToolsFor(state.isSketch);
