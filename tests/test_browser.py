@@ -208,15 +208,23 @@ def test_label_map_upload_and_downloads_are_pngs(page, landscape: dict, tmp_path
     assert Image.open(io.BytesIO(saved)).convert("RGB").tobytes() == label_map.tobytes()
 
 
-def test_reload_keeps_the_drawing(page, landscape: dict):
-    size, _ = canvas_colours(page)
+def test_reload_keeps_the_drawing_and_its_undo_steps(page, landscape: dict):
+    size, before = canvas_colours(page)
     select_label(page, "road")
     mouse_stroke(page, [(3, 3), (size - 3, size // 2)])
     _, drawn = canvas_colours(page)
+    page.get_by_test_id("undo").click()
+    page.get_by_test_id("redo").click()
     page.reload()
     wait_ready(page)
     assert canvas_colours(page)[1] == drawn
     assert page.get_by_test_id("label-road").get_attribute("aria-pressed") == "true"
+    page.get_by_test_id("undo").click()
+    assert canvas_colours(page)[1] == before, "the stroke is undone after the reload"
+    page.reload()
+    wait_ready(page)
+    page.get_by_test_id("redo").click()
+    assert canvas_colours(page)[1] == drawn, "and redone after another"
 
 
 def test_touch_paints_on_a_phone(browser, server: str, landscape: dict):
@@ -491,3 +499,38 @@ def rgb_to_lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
     x, y, z = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
     f = [t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in (x / 0.95047, y, z / 1.08883)]
     return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def test_on_a_phone_pickers_keep_their_captions_and_the_default_model_comes_first(browser, server: str,
+                                                                                  catalogue: dict):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(server + "/")
+        wait_ready(page)
+        for caption in ("Model", "Filter", "Run on"):
+            assert page.locator(".field-label", has_text=caption).is_visible(), f"{caption}'s caption is hidden"
+        # The model's whole name fits its picker (the text's width, measured in the picker's own font).
+        room = page.get_by_test_id("model-select").evaluate("""(select) => {
+          const style = getComputedStyle(select);
+          const context = document.createElement('canvas').getContext('2d');
+          context.font = `${style.fontSize} ${style.fontFamily}`;
+          return select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16
+            - Math.max(...[...select.options].map((option) => context.measureText(option.text).width));
+        }""")
+        assert room >= 0, f"a model's name is cut off by {-room:.0f} px"
+        options = page.locator("[data-testid=model-select] option").evaluate_all("(options) => options.map((o) => o.value)")
+        assert options[0] == catalogue["default_model"], f"the default model is not first: {options}"
+    finally:
+        context.close()
+
+
+def test_each_panel_has_its_own_heading_and_the_eraser_and_render_say_what_they_do(page):
+    headings = page.locator("main h2:visible").all_inner_texts()
+    assert len(headings) == len(set(headings)), f"two panels share a heading: {headings}"
+    assert "sky" in page.get_by_test_id("tool-eraser").get_attribute("title")
+    assert "eraser paints sky" in page.locator("#canvas-hint").inner_text()
+    assert "live" in page.get_by_test_id("render").get_attribute("title")
+    page.get_by_test_id("model-select").select_option(SKETCH_ID)
+    assert "white paper" in page.get_by_test_id("tool-eraser").get_attribute("title")

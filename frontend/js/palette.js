@@ -28,6 +28,11 @@ export function rgbToHex([r, g, b]) {
   return "#" + [r, g, b].map((c) => c.toString(16).padStart(2, "0")).join("");
 }
 
+/** The name of the class the eraser and Clear paint ("sky"; "paper" on a sketch). */
+export function backgroundName(labelSet) {
+  return labelSet.classes.find((c) => c.id === labelSet.background_id)?.name ?? "the background";
+}
+
 /** Lower case with spaces as "-": the palette entry's data-testid is `label-<slug>`. */
 export function labelSlug(name) {
   return name.trim().toLowerCase().replace(/\s+/g, "-");

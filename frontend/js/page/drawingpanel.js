@@ -8,13 +8,17 @@ import { paintSegment } from "../raster.js";
 import { el } from "./context.js";
 import { showError } from "./messages.js";
 
+// The undo steps kept across a reload, per model: at 6 bytes a changed pixel, a few whole-canvas fills at 256 px.
+const SAVED_HISTORY_BYTES = 384 * 1024;
+
 export function createDrawingPanel(page) {
   const { settings, state, surface, history } = page;
   const canvasElement = el("label-canvas");
   const tools = () => page.tools;
 
   function persistDrawing() {
-    if (!page.store.saveDrawing(state.model.id, surface.size, surface.indices) && !state.warnedStorage) {
+    const steps = history.newestSteps(SAVED_HISTORY_BYTES);
+    if (!page.store.saveDrawing(state.model.id, surface.size, surface.indices, steps) && !state.warnedStorage) {
       state.warnedStorage = true;
       showError("This browser would not store the drawing (storage full or disabled); download it to keep it.");
     }
@@ -58,12 +62,14 @@ export function createDrawingPanel(page) {
     commit(before);
   }
 
-  /** A new drawing for the current model: `carried` from the previous model, the saved one, or `fresh()`. */
+  /** A new drawing for the current model: `carried` from the previous model, the saved one with its undo
+   * steps, or `fresh()`. */
   function startDrawing(model, carried, fresh) {
-    const drawing = carried ?? page.store.loadDrawing(model.id, model.size) ?? fresh();
-    surface.reset(model.size, state.labelSet, tools().eraseValue(), drawing);
-    if (carried) persistDrawing();
+    const saved = carried ? null : page.store.loadDrawing(model.id, model.size);
+    surface.reset(model.size, state.labelSet, tools().eraseValue(), carried ?? saved ?? fresh());
     history.clear();
+    if (saved) history.restore(page.store.loadHistory(model.id, model.size) ?? undefined, saved.length);
+    if (carried) persistDrawing(); // the model's own saved steps belonged to the drawing this replaces
     updateHistoryButtons();
   }
 

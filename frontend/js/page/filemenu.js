@@ -6,7 +6,7 @@ import { serverTrouble } from "../device/placement.js";
 import { photoSketch } from "../device/sketch.js";
 import { imageToRgba, squarePhoto } from "../images.js";
 import {
-  SKETCH_LABEL_SET, indicesToRgba, labelColourShare, labelMapToIndices, rgbaToIndices, rgbaToSketch,
+  SKETCH_LABEL_SET, backgroundName, indicesToRgba, labelColourShare, labelMapToIndices, rgbaToIndices, rgbaToSketch,
 } from "../palette.js";
 import { el } from "./context.js";
 import { onFile, saveBlob } from "./fileio.js";
@@ -82,7 +82,7 @@ export function createFileMenu(page) {
   /** The canvas panel's title, buttons and hint for `model`; `hasSegmenter`: a photo can become its labels. */
   function showFor(model, hasSegmenter) {
     const isSketch = model.input_kind === "sketch";
-    el("canvas-title").textContent = isSketch ? "Sketch" : "Labels";
+    el("canvas-title").textContent = isSketch ? "Sketch" : "Drawing"; // "Labels" heads the palette
     el("upload-labels-button").title = isSketch ? "Open a sketch (black lines on white)" : "Open a label map";
     // A photo becomes a sketch for any sketch model, but labels only where a segmenter knows the label set.
     const photoToLabels = isSketch || hasSegmenter;
@@ -90,8 +90,9 @@ export function createFileMenu(page) {
     el("upload-photo-button").title = photoToLabels ? "Upload a photo: its labels or sketch become your drawing"
       : `No segmenter knows the "${model.label_set?.name}" labels, so a photo cannot become a drawing for this model`;
     el("canvas-hint").textContent = isSketch
-      ? "Draw black lines on the white page; the picture follows as you draw."
-      : "Pick a label, then paint; the picture follows as you draw.";
+      ? "Draw black lines on the white page; the eraser paints white paper. The picture follows as you draw."
+      : `Pick a label, then paint; the eraser paints ${backgroundName(model.label_set)}, the background. `
+        + "The picture follows as you draw.";
   }
 
   const ready = () => Boolean(state.model);

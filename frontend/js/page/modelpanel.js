@@ -82,7 +82,10 @@ export function createModelPanel(page) {
   function fillModelSelects() {
     const select = el("model-select");
     select.replaceChildren();
-    for (const model of paintableModels()) select.append(new Option(model.title, model.id));
+    // The default model heads the list: it is the one a first visit opens.
+    const isDefault = (model) => model.id === state.catalogue.default_model;
+    const ordered = [...paintableModels().filter(isDefault), ...paintableModels().filter((m) => !isDefault(m))];
+    for (const model of ordered) select.append(new Option(model.title, model.id));
     for (const model of state.catalogue.models.filter((m) => !isUsable(m))) {
       const option = new Option(`${model.title ?? model.id} (failed to load)`, model.id);
       option.disabled = true;

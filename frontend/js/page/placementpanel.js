@@ -21,7 +21,10 @@ export function createPlacementPanel(page) {
     el("status-text").textContent = text;
     status.title = text; // the whole text, where the bar is too narrow to show it
     // Only without a live painter (no socket, no device) must a person click Render to see a picture.
-    el("render").classList.toggle("attention", connectionState !== "live" && connectionState !== "device");
+    const live = connectionState === "live" || connectionState === "device";
+    el("render").classList.toggle("attention", !live);
+    el("render").title = live ? "The picture follows your drawing live; Render paints it once more, over HTTP"
+      : "Nothing paints live now: Render paints the picture of your drawing, over HTTP";
   }
 
   function describeConnection(connectionState, detail) {
