@@ -173,6 +173,7 @@ def test_photo_upload_fills_the_canvas_with_labels_and_is_undoable(page, landsca
     photo.save(buffer, format="PNG")
     page.get_by_test_id("upload-photo").set_input_files(
         files=[{"name": "photo.png", "mimeType": "image/png", "buffer": buffer.getvalue()}])
+    page.get_by_test_id("aspect-crop").click()  # 120×90 is not square: the page asks
     page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
     _, colours = canvas_colours(page)
     assert colours != blank
@@ -534,3 +535,67 @@ def test_each_panel_has_its_own_heading_and_the_eraser_and_render_say_what_they_
     assert "live" in page.get_by_test_id("render").get_attribute("title")
     page.get_by_test_id("model-select").select_option(SKETCH_ID)
     assert "white paper" in page.get_by_test_id("tool-eraser").get_attribute("title")
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_picture_that_is_not_square_is_cropped_or_padded_as_asked_never_squashed(page, landscape: dict):
+    size, before = canvas_colours(page)
+    sky, grass, water = (colour_of(landscape, name) for name in ("sky", "grass", "water"))
+    wide = Image.new("RGB", (512, 256), grass)
+    wide.paste(water, (256, 0, 512, 256))  # grass on the left half, water on the right
+    dialog = page.get_by_test_id("aspect-dialog")
+
+    page.get_by_test_id("upload-labels").set_input_files(
+        files=[{"name": "wide.png", "mimeType": "image/png", "buffer": png_bytes(wide)}])
+    dialog.wait_for(state="visible")
+    assert "512×256" in dialog.inner_text() and "sky" in dialog.inner_text()
+    page.get_by_test_id("aspect-pad").click()
+    page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+    rows = np.array(canvas_colours(page)[1]).reshape(size, size)
+    band = slice(size // 4, size * 3 // 4)
+    assert set(rows[: size // 4].ravel()) == {sky} and set(rows[size * 3 // 4:].ravel()) == {sky}, "sky above and below"
+    assert set(rows[band, : size // 2].ravel()) == {grass} and set(rows[band, size // 2:].ravel()) == {water}
+
+    page.get_by_test_id("upload-labels").set_input_files(
+        files=[{"name": "wide.png", "mimeType": "image/png", "buffer": png_bytes(wide)}])
+    dialog.wait_for(state="visible")
+    page.get_by_test_id("aspect-remember").check()
+    page.get_by_test_id("aspect-crop").click()
+    page.wait_for_function("(sky) => { const c = document.querySelector('[data-testid=label-canvas]');"
+                           " const [r, g, b] = c.getContext('2d').getImageData(0, 0, 1, 1).data;"
+                           " return '#' + [r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('') !== sky; }", arg=sky)
+    rows = np.array(canvas_colours(page)[1]).reshape(size, size)
+    assert set(rows[:, : size // 2].ravel()) == {grass} and set(rows[:, size // 2:].ravel()) == {water}, \
+        "the centre square, full height"
+
+    # The answer was remembered: a tall photo is cropped without asking, and Cancel on a new question changes nothing.
+    uploads: list[bytes] = []
+    page.route("**/segment", lambda route: (uploads.append(route.request.post_data_buffer), route.continue_()))
+    tall = Image.new("RGB", (128, 512), (200, 30, 30))
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png_bytes(tall)}])
+    page.wait_for_function("() => document.querySelector('[data-testid=undo]').disabled === false && "
+                           "!document.querySelector('.file-button.busy')")
+    assert dialog.is_hidden()
+    sent = Image.open(io.BytesIO(uploads[0][uploads[0].index(PNG_SIGNATURE):])).convert("RGB")
+    assert sent.size == (128, 128) and sent.getpixel((0, 0)) == (200, 30, 30), "cropped: no border"
+
+    page.evaluate("() => { const s = JSON.parse(localStorage.getItem('gaugan-painter:settings'));"
+                  " s.nonSquare = 'ask'; localStorage.setItem('gaugan-painter:settings', JSON.stringify(s)); }")
+    page.reload()
+    wait_ready(page)
+    page.route("**/segment", lambda route: (uploads.append(route.request.post_data_buffer), route.continue_()))
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png_bytes(tall)}])
+    dialog.wait_for(state="visible")
+    assert "white" in dialog.inner_text()
+    page.get_by_test_id("aspect-pad").click()
+    page.wait_for_function("() => !document.querySelector('.file-button.busy')")
+    sent = Image.open(io.BytesIO(uploads[-1][uploads[-1].index(PNG_SIGNATURE):])).convert("RGB")
+    assert sent.size == (512, 512), "the photo's long side, square"
+    assert sent.getpixel((2, 256)) == (255, 255, 255) and sent.getpixel((256, 256)) == (200, 30, 30), "white beside it"

@@ -1,6 +1,7 @@
 // The painter page: builds the shared state, attaches one panel per job to it, and loads the models.
 // Panels call each other through `page` when they run, so the order below is only the order of set-up.
 
+import { createAspectDialog } from "./page/aspectdialog.js";
 import { createPage } from "./page/context.js";
 import { createDrawingPanel } from "./page/drawingpanel.js";
 import { createFileMenu } from "./page/filemenu.js";
@@ -18,6 +19,7 @@ page.picture = createPicturePanel(page);
 page.styles = createStylePanel(page);
 page.tools = createToolbar(page);
 page.drawing = createDrawingPanel(page);
+page.aspect = createAspectDialog(page);
 page.files = createFileMenu(page);
 page.models = createModelPanel(page);
 attachSettingsDialog(page);

@@ -4,10 +4,11 @@
 import { fileRgba } from "../device/picture.js";
 import { serverTrouble } from "../device/placement.js";
 import { photoSketch } from "../device/sketch.js";
-import { imageToRgba, squarePhoto } from "../images.js";
+import { fittedRgba, imageToRgba, squarePhoto } from "../images.js";
 import {
   SKETCH_LABEL_SET, backgroundName, indicesToRgba, labelColourShare, labelMapToIndices, rgbaToIndices, rgbaToSketch,
 } from "../palette.js";
+import { padDrawing } from "../squaring.js";
 import { el } from "./context.js";
 import { onFile, saveBlob } from "./fileio.js";
 import { attempt, showError } from "./messages.js";
@@ -44,7 +45,9 @@ export function createFileMenu(page) {
   async function startFromPhoto(file) {
     const model = state.model;
     const { device, placement } = page.where;
-    const photo = await squarePhoto(file);
+    const fit = await page.aspect.choose(file, "white");
+    if (!fit) return;
+    const photo = await squarePhoto(file, fit);
     const segmenter = state.isSketch ? null : page.models.segmenterFor(state.labelSet);
     if (!state.isSketch && !segmenter) throw new Error(`The server has no segmenter for the "${state.labelSet.name}" labels, so a photo cannot become a label map for this model.`);
     const deviceCan = state.isSketch || (!device.unsupported(segmenter.id) && segmenter.size === model.size);
@@ -65,13 +68,15 @@ export function createFileMenu(page) {
     if (state.model === model) page.drawing.replaceDrawing(indices);
   }
 
+  /** A label map or a sketch from a file; one that is not square is cropped or padded with the background. */
   async function openDrawing(file) {
-    const rgba = await imageToRgba(file, state.model.size);
-    if (state.isSketch) {
-      page.drawing.replaceDrawing(rgbaToSketch(rgba));
-      return;
-    }
-    page.drawing.replaceDrawing(labelMapToIndices(rgba, state.labelSet));
+    const fit = await page.aspect.choose(file, state.isSketch ? "white" : backgroundName(state.labelSet));
+    if (!fit) return;
+    const { size } = state.model;
+    const { rgba, rect } = fit === "pad" ? await fittedRgba(file, size) : { rgba: await imageToRgba(file, size), rect: null };
+    const ids = state.isSketch ? rgbaToSketch(rgba) : labelMapToIndices(rgba, state.labelSet);
+    page.drawing.replaceDrawing(rect ? padDrawing(ids, rect, size, page.tools.eraseValue()) : ids);
+    if (state.isSketch) return;
     const share = labelColourShare(rgba, state.labelSet);
     if (share < 0.5) {
       showError(`Only ${Math.round(share * 100)} % of that image's pixels are label colours, so each pixel took the nearest label `
