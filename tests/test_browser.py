@@ -431,46 +431,54 @@ def test_failed_models_are_listed(browser, tiny_weights: Path, tmp_path: Path):
             context.close()
 
 
-def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_weights: Path, tmp_path: Path):
-    with running_server(hybrid_weights, tmp_path / "server.log") as base_url:
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
-        context.set_default_timeout(15000)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        try:
-            page.goto(base_url + "/")
-            wait_ready(page)
-            assert page.get_by_test_id("model-select").input_value() == SPADE_ID
-            select_label(page, "grass")
-            page.get_by_test_id("tool-fill").click()
-            page.mouse.click(*to_client(page, 2, 2))
-            _, painted = canvas_colours(page)
-            spade_picture = wait_for_settled_output(page)
+def upload_red_style(page, picture: str) -> None:
+    """Upload a red image as the style; waits for the picture after `picture` and checks the style's name."""
+    page.get_by_test_id("style-upload").set_input_files(
+        {"name": "red.png", "mimeType": "image/png", "buffer": png_bytes(Image.new("RGB", (40, 30), (230, 40, 30)))})
+    wait_for_output_change(page, picture)
+    assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
 
-            page.get_by_test_id("model-select").select_option(HYBRID_ID)
-            hybrid_picture = wait_for_output_change(page, spade_picture)
-            assert canvas_colours(page)[1] == painted, "the painting goes along to the hybrid"
-            first_preset = list(HYBRID_PRESETS)[0]
-            assert page.get_by_test_id(f"style-preset-{first_preset}").get_attribute("aria-pressed") == "true"
-            page.get_by_test_id("style-preset-grey").click()
-            grey = wait_for_output_change(page, hybrid_picture)
-            page.get_by_test_id("random-style").click()
-            random_style = wait_for_output_change(page, grey)
-            assert "Random" in page.get_by_test_id("current-style").inner_text()
-            style_photo = io.BytesIO()
-            Image.new("RGB", (40, 30), (230, 40, 30)).save(style_photo, "PNG")
-            page.get_by_test_id("style-upload").set_input_files(
-                {"name": "red.png", "mimeType": "image/png", "buffer": style_photo.getvalue()})
-            wait_for_output_change(page, random_style)
-            assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
 
-            page.get_by_test_id("model-select").select_option(SPADE_ID)
-            wait_for_settled_output(page)
-            assert page.get_by_test_id(f"style-preset-{PRESET_IDS[0]}").is_visible()
-            assert page.get_by_test_id("style-preset-grey").count() == 0
-        finally:
-            context.close()
+@pytest.fixture(scope="module")
+def hybrid_server(hybrid_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    with running_server(hybrid_weights, tmp_path_factory.mktemp("hybrid-server") / "server.log") as base_url:
+        yield base_url
+
+
+def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_server: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(hybrid_server + "/")
+        wait_ready(page)
+        assert page.get_by_test_id("model-select").input_value() == SPADE_ID
+        select_label(page, "grass")
+        page.get_by_test_id("tool-fill").click()
+        page.mouse.click(*to_client(page, 2, 2))
+        _, painted = canvas_colours(page)
+        spade_picture = wait_for_settled_output(page)
+
+        page.get_by_test_id("model-select").select_option(HYBRID_ID)
+        hybrid_picture = wait_for_output_change(page, spade_picture)
+        assert canvas_colours(page)[1] == painted, "the painting goes along to the hybrid"
+        first_preset = list(HYBRID_PRESETS)[0]
+        assert page.get_by_test_id(f"style-preset-{first_preset}").get_attribute("aria-pressed") == "true"
+        page.get_by_test_id("style-preset-grey").click()
+        grey = wait_for_output_change(page, hybrid_picture)
+        page.get_by_test_id("random-style").click()
+        random_style = wait_for_output_change(page, grey)
+        assert "Random" in page.get_by_test_id("current-style").inner_text()
+        upload_red_style(page, random_style)
+
+        page.get_by_test_id("model-select").select_option(SPADE_ID)
+        wait_for_settled_output(page)
+        assert page.get_by_test_id(f"style-preset-{PRESET_IDS[0]}").is_visible()
+        assert page.get_by_test_id("style-preset-grey").count() == 0
+    finally:
+        context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
@@ -599,3 +607,31 @@ def test_a_picture_that_is_not_square_is_cropped_or_padded_as_asked_never_squash
     sent = Image.open(io.BytesIO(uploads[-1][uploads[-1].index(PNG_SIGNATURE):])).convert("RGB")
     assert sent.size == (512, 512), "the photo's long side, square"
     assert sent.getpixel((2, 256)) == (255, 255, 255) and sent.getpixel((256, 256)) == (200, 30, 30), "white beside it"
+
+
+def test_an_uploaded_style_goes_along_to_the_other_landscape_model(browser, hybrid_server: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    try:
+        page.goto(hybrid_server + "/")
+        wait_ready(page)
+        first = wait_for_settled_output(page)
+        upload_red_style(page, first)
+
+        codes: list[str] = []
+        page.on("request", lambda request: codes.append(request.url) if "/style-code" in request.url else None)
+        page.get_by_test_id("model-select").select_option(HYBRID_ID)
+        page.wait_for_function("() => document.querySelector('[data-testid=current-style]').innerText.endsWith('red.png')")
+        assert len(codes) == 1, "the hybrid read its own code from the kept image"
+        hybrid_presets = [page.get_by_test_id(f"style-preset-{p}").get_attribute("aria-pressed") for p in HYBRID_PRESETS]
+        assert hybrid_presets == ["false"] * len(HYBRID_PRESETS), "no preset replaced the uploaded style"
+
+        page.get_by_test_id("model-select").select_option(SPADE_ID)
+        wait_for_settled_output(page)
+        assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
+        page.reload()
+        wait_ready(page)
+        assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
+    finally:
+        context.close()

@@ -46,6 +46,7 @@ export function createModelPanel(page) {
     const model = paintableModels().find((m) => m.id === id);
     if (!model) return;
     const carried = keepsPainting(model) ? surface.indices.slice() : null;
+    const previous = state.model;
     state.stroke = null;
     state.model = model;
     state.isSketch = model.input_kind === "sketch";
@@ -77,6 +78,7 @@ export function createModelPanel(page) {
     page.picture.settingsChanged();
     page.where.prepareDevice();
     page.picture.requestRender({ final: true });
+    page.styles.carryStyleImage(previous);
   }
 
   function fillModelSelects() {

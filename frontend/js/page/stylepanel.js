@@ -1,10 +1,12 @@
 // The style panel: the current style, the model's presets, a random style and a style read from the person's
-// own image. Each model keeps its own choice in the settings.
+// own image. Each model keeps its own choice in the settings; an image style goes along to the next model.
 
 import { fileRgba } from "../device/picture.js";
 import { cappedImage, thumbnailUrl } from "../images.js";
+import { base64ToBytes, bytesToBase64 } from "../storage.js";
 import { el } from "./context.js";
 import { onFile } from "./fileio.js";
+import { attempt } from "./messages.js";
 
 function randomSeed() {
   return crypto.getRandomValues(new Uint32Array(1))[0] % 2147483647;
@@ -21,6 +23,19 @@ function presetBackground(preset) {
   if (preset.thumbnail_url) return `center / cover no-repeat url("${preset.thumbnail_url}")`;
   const hash = [...preset.id].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) >>> 0, 7);
   return seedGradient(hash);
+}
+
+const STYLE_IMAGE_KEY = "style-image";
+const KEPT_IMAGE_SIDE = 512; // the style encoders pool the whole picture: a smaller copy reads about the same
+
+/** A JPEG copy of a style image, at most KEPT_IMAGE_SIDE a side, as base64 for localStorage. */
+async function keptImage(image) {
+  const bitmap = await createImageBitmap(await cappedImage(image, KEPT_IMAGE_SIDE));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 });
+  return bytesToBase64(new Uint8Array(await blob.arrayBuffer()));
 }
 
 export function createStylePanel(page) {
@@ -109,20 +124,44 @@ export function createStylePanel(page) {
     }
   }
 
+  /** The current model's style code of `image` (a blob): SPADE's encoder on the device, or the server. */
+  function readCode(model, image) {
+    const { device } = page.where;
+    return page.where.placementNow() === "device" && model.kind === "spade"
+      ? fileRgba(image).then(({ rgba, width, height }) => device.engine.styleCode(model.id, rgba, width, height))
+      : page.api.styleCode(model.id, image);
+  }
+
   async function useStyleImage(file) {
     const model = state.model;
     const image = await cappedImage(file);
-    const { device } = page.where;
-    const readCode = page.where.placementNow() === "device" && model.kind === "spade"
-      ? fileRgba(image).then(({ rgba, width, height }) => device.engine.styleCode(model.id, rgba, width, height))
-      : page.api.styleCode(model.id, image);
-    const [code, thumbnail] = await Promise.all([readCode, thumbnailUrl(image)]);
+    const [code, thumbnail, kept] = await Promise.all([readCode(model, image), thumbnailUrl(image), keptImage(image)]);
     if (state.model !== model) return;
-    setStyle({ kind: "code", code, thumbnail, name: file.name });
+    const imageId = `${Date.now()}`;
+    // The image itself is kept (once, whichever model read it) so another model can read its own code from it.
+    page.store.write(STYLE_IMAGE_KEY, { id: imageId, image: kept });
+    setStyle({ kind: "code", code, thumbnail, name: file.name, imageId });
+  }
+
+  /** After a switch from `previous`: an image style it had is read again for this model, so it is kept. */
+  async function carryStyleImage(previous) {
+    const before = previous && settings.styles[previous.id];
+    if (before?.kind !== "code" || !hasStyles()) return;
+    const now = currentStyle();
+    if (now.kind === "code" && now.imageId === before.imageId) return;
+    const saved = page.store.read(STYLE_IMAGE_KEY);
+    if (!saved || saved.id !== before.imageId) return;
+    const model = state.model;
+    const image = new Blob([base64ToBytes(saved.image)], { type: "image/jpeg" });
+    const code = await readCode(model, image);
+    if (state.model === model) setStyle({ ...before, code });
   }
 
   el("random-style").addEventListener("click", () => setStyle({ kind: "seed", seed: randomSeed() }));
   onFile("style-upload", () => Boolean(state.model), useStyleImage);
 
-  return { hasStyles, currentStyle, styleFields, renderStylePanel };
+  return {
+    hasStyles, currentStyle, styleFields, renderStylePanel,
+    carryStyleImage: (previous) => attempt(() => carryStyleImage(previous)),
+  };
 }
