@@ -28,9 +28,15 @@ export function rgbToHex([r, g, b]) {
   return "#" + [r, g, b].map((c) => c.toString(16).padStart(2, "0")).join("");
 }
 
-/** The name of the class the eraser and Clear paint ("sky"; "paper" on a sketch). */
+/** The name of the class the eraser and Clear paint ("sky"; "background" for facades). */
 export function backgroundName(labelSet) {
-  return labelSet.classes.find((c) => c.id === labelSet.background_id)?.name ?? "the background";
+  return labelSet.classes.find((c) => c.id === labelSet.background_id)?.name ?? "background";
+}
+
+/** The same in a sentence: "sky, the background", or "the background" when the class is called that. */
+export function backgroundWords(labelSet) {
+  const name = backgroundName(labelSet);
+  return name.toLowerCase() === "background" ? "the background" : `${name}, the background`;
 }
 
 /** Lower case with spaces as "-": the palette entry's data-testid is `label-<slug>`. */

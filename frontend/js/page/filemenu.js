@@ -6,7 +6,7 @@ import { serverTrouble } from "../device/placement.js";
 import { photoSketch } from "../device/sketch.js";
 import { fittedRgba, imageToRgba, squarePhoto } from "../images.js";
 import {
-  SKETCH_LABEL_SET, backgroundName, indicesToRgba, labelColourShare, labelMapToIndices, rgbaToIndices, rgbaToSketch,
+  SKETCH_LABEL_SET, backgroundName, backgroundWords, indicesToRgba, labelColourShare, labelMapToIndices, rgbaToIndices, rgbaToSketch,
 } from "../palette.js";
 import { padDrawing } from "../squaring.js";
 import { el } from "./context.js";
@@ -96,7 +96,7 @@ export function createFileMenu(page) {
       : `No segmenter knows the "${model.label_set?.name}" labels, so a photo cannot become a drawing for this model`;
     el("canvas-hint").textContent = isSketch
       ? "Draw black lines on the white page; the eraser paints white paper. The picture follows as you draw."
-      : `Pick a label, then paint; the eraser paints ${backgroundName(model.label_set)}, the background. `
+      : `Pick a label, then paint; the eraser paints ${backgroundWords(model.label_set)}. `
         + "The picture follows as you draw.";
   }
 

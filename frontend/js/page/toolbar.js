@@ -1,7 +1,7 @@
 // The tools: brush (pencil on a sketch), fill, eraser and label picker, the brush size and tip, the label in
 // hand, and the keyboard shortcuts for them and for undo.
 
-import { SKETCH_INK, SKETCH_PAPER, backgroundName } from "../palette.js";
+import { SKETCH_INK, SKETCH_PAPER, backgroundWords } from "../palette.js";
 import { el } from "./context.js";
 
 const TOOL_KEYS = { b: "brush", f: "fill", e: "eraser", i: "eyedropper" };
@@ -63,7 +63,7 @@ export function createToolbar(page) {
   /** The tools a model offers: a sketch has a pencil and an eraser, a label map all four. */
   function showToolsFor(isSketch) {
     el("tool-eraser").title = isSketch ? "Eraser: paints white paper (E)"
-      : `Eraser: paints ${backgroundName(state.labelSet)}, the background (E)`;
+      : `Eraser: paints ${backgroundWords(state.labelSet)} (E)`;
     el("tool-fill").hidden = isSketch;
     el("tool-eyedropper").hidden = isSketch;
     el("tool-brush").querySelector("use").setAttribute("href", isSketch ? "#icon-pencil" : "#icon-brush");
