@@ -32,7 +32,10 @@ const KEPT_IMAGE_SIDE = 512; // the style encoders pool the whole picture: a sma
 async function keptImage(image) {
   const bitmap = await createImageBitmap(await cappedImage(image, KEPT_IMAGE_SIDE));
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  canvas.getContext("2d").drawImage(bitmap, 0, 0);
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#ffffff"; // JPEG has no transparency: white paper, as the server and device read one
+  context.fillRect(0, 0, bitmap.width, bitmap.height);
+  context.drawImage(bitmap, 0, 0);
   bitmap.close();
   const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 });
   return bytesToBase64(new Uint8Array(await blob.arrayBuffer()));
