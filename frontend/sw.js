@@ -9,11 +9,14 @@
 import { CACHE_NAMES, MODEL_CACHE, RUNTIME_CACHE, SHELL_CACHE } from "./js/device/cachenames.js";
 
 const MODULES = [
-  "api.js", "app.js", "connection.js", "floodfill.js", "history.js", "images.js", "keyboardcanvas.js",
-  "labelcanvas.js", "palette.js", "png.js", "pointer.js", "raster.js", "seeded.js", "starter.js", "storage.js",
+  "api.js", "app.js", "connection.js", "displaycolours.js", "floodfill.js", "history.js", "images.js", "keyboardcanvas.js",
+  "labelcanvas.js", "palette.js", "png.js", "pointer.js", "raster.js", "seeded.js", "squaring.js", "starter.js", "storage.js",
   "device/blur.js", "device/cachenames.js", "device/engine.js", "device/latestwins.js", "device/manifest.js",
   "device/modelfiles.js", "device/painter.js", "device/picture.js", "device/placement.js", "device/resample.js",
   "device/runtime.js", "device/sketch.js", "device/tensors.js",
+  "page/aspectdialog.js", "page/context.js", "page/drawingpanel.js", "page/filemenu.js", "page/fileio.js", "page/messages.js",
+  "page/modelpanel.js", "page/picturepanel.js", "page/placementpanel.js", "page/settingsdialog.js",
+  "page/stylepanel.js", "page/toolbar.js",
 ].map((name) => `js/${name}`);
 const SHELL = ["./", "index.html", "css/painter.css", ...MODULES, "device/manifest.json"];
 // The WebAssembly build the page loads when the browser has no WebGPU (ort.wasm.min.mjs is also the script of

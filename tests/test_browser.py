@@ -173,6 +173,7 @@ def test_photo_upload_fills_the_canvas_with_labels_and_is_undoable(page, landsca
     photo.save(buffer, format="PNG")
     page.get_by_test_id("upload-photo").set_input_files(
         files=[{"name": "photo.png", "mimeType": "image/png", "buffer": buffer.getvalue()}])
+    page.get_by_test_id("aspect-crop").click()  # 120×90 is not square: the page asks
     page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
     _, colours = canvas_colours(page)
     assert colours != blank
@@ -208,15 +209,23 @@ def test_label_map_upload_and_downloads_are_pngs(page, landscape: dict, tmp_path
     assert Image.open(io.BytesIO(saved)).convert("RGB").tobytes() == label_map.tobytes()
 
 
-def test_reload_keeps_the_drawing(page, landscape: dict):
-    size, _ = canvas_colours(page)
+def test_reload_keeps_the_drawing_and_its_undo_steps(page, landscape: dict):
+    size, before = canvas_colours(page)
     select_label(page, "road")
     mouse_stroke(page, [(3, 3), (size - 3, size // 2)])
     _, drawn = canvas_colours(page)
+    page.get_by_test_id("undo").click()
+    page.get_by_test_id("redo").click()
     page.reload()
     wait_ready(page)
     assert canvas_colours(page)[1] == drawn
     assert page.get_by_test_id("label-road").get_attribute("aria-pressed") == "true"
+    page.get_by_test_id("undo").click()
+    assert canvas_colours(page)[1] == before, "the stroke is undone after the reload"
+    page.reload()
+    wait_ready(page)
+    page.get_by_test_id("redo").click()
+    assert canvas_colours(page)[1] == drawn, "and redone after another"
 
 
 def test_touch_paints_on_a_phone(browser, server: str, landscape: dict):
@@ -378,10 +387,10 @@ def test_sketch_model_and_filter(page):
     assert page.get_by_test_id("tool-fill").is_hidden()
     assert page.get_by_test_id("tool-brush").inner_text().strip() == "Pencil"
     size, colours = canvas_colours(page)
-    assert set(colours) == {"#ffffff"}
+    assert set(colours) == {"#ffffff", "#000000"}, "a sketch opens on the starter's lines"
     mouse_stroke(page, [(4, 4), (size - 4, size - 4)])
     _, drawn = canvas_colours(page)
-    assert set(drawn) == {"#ffffff", "#000000"}
+    assert set(drawn) == {"#ffffff", "#000000"} and drawn != colours
     wait_for_output_change(page, before)
     settled = wait_for_settled_output(page)
     filter_select = page.get_by_test_id("filter-select")
@@ -422,44 +431,207 @@ def test_failed_models_are_listed(browser, tiny_weights: Path, tmp_path: Path):
             context.close()
 
 
-def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_weights: Path, tmp_path: Path):
-    with running_server(hybrid_weights, tmp_path / "server.log") as base_url:
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
-        context.set_default_timeout(15000)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        try:
-            page.goto(base_url + "/")
-            wait_ready(page)
-            assert page.get_by_test_id("model-select").input_value() == SPADE_ID
-            select_label(page, "grass")
-            page.get_by_test_id("tool-fill").click()
-            page.mouse.click(*to_client(page, 2, 2))
-            _, painted = canvas_colours(page)
-            spade_picture = wait_for_settled_output(page)
+def upload_red_style(page, picture: str) -> None:
+    """Upload a red image as the style; waits for the picture after `picture` and checks the style's name."""
+    page.get_by_test_id("style-upload").set_input_files(
+        {"name": "red.png", "mimeType": "image/png", "buffer": png_bytes(Image.new("RGB", (40, 30), (230, 40, 30)))})
+    wait_for_output_change(page, picture)
+    assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
 
-            page.get_by_test_id("model-select").select_option(HYBRID_ID)
-            hybrid_picture = wait_for_output_change(page, spade_picture)
-            assert canvas_colours(page)[1] == painted, "the painting goes along to the hybrid"
-            first_preset = list(HYBRID_PRESETS)[0]
-            assert page.get_by_test_id(f"style-preset-{first_preset}").get_attribute("aria-pressed") == "true"
-            page.get_by_test_id("style-preset-grey").click()
-            grey = wait_for_output_change(page, hybrid_picture)
-            page.get_by_test_id("random-style").click()
-            random_style = wait_for_output_change(page, grey)
-            assert "Random" in page.get_by_test_id("current-style").inner_text()
-            style_photo = io.BytesIO()
-            Image.new("RGB", (40, 30), (230, 40, 30)).save(style_photo, "PNG")
-            page.get_by_test_id("style-upload").set_input_files(
-                {"name": "red.png", "mimeType": "image/png", "buffer": style_photo.getvalue()})
-            wait_for_output_change(page, random_style)
-            assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
 
-            page.get_by_test_id("model-select").select_option(SPADE_ID)
-            wait_for_settled_output(page)
-            assert page.get_by_test_id(f"style-preset-{PRESET_IDS[0]}").is_visible()
-            assert page.get_by_test_id("style-preset-grey").count() == 0
-        finally:
-            context.close()
+@pytest.fixture(scope="module")
+def hybrid_server(hybrid_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    with running_server(hybrid_weights, tmp_path_factory.mktemp("hybrid-server") / "server.log") as base_url:
+        yield base_url
+
+
+def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_server: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(hybrid_server + "/")
+        wait_ready(page)
+        assert page.get_by_test_id("model-select").input_value() == SPADE_ID
+        select_label(page, "grass")
+        page.get_by_test_id("tool-fill").click()
+        page.mouse.click(*to_client(page, 2, 2))
+        _, painted = canvas_colours(page)
+        spade_picture = wait_for_settled_output(page)
+
+        page.get_by_test_id("model-select").select_option(HYBRID_ID)
+        hybrid_picture = wait_for_output_change(page, spade_picture)
+        assert canvas_colours(page)[1] == painted, "the painting goes along to the hybrid"
+        first_preset = list(HYBRID_PRESETS)[0]
+        assert page.get_by_test_id(f"style-preset-{first_preset}").get_attribute("aria-pressed") == "true"
+        page.get_by_test_id("style-preset-grey").click()
+        grey = wait_for_output_change(page, hybrid_picture)
+        page.get_by_test_id("random-style").click()
+        random_style = wait_for_output_change(page, grey)
+        assert "Random" in page.get_by_test_id("current-style").inner_text()
+        upload_red_style(page, random_style)
+
+        page.get_by_test_id("model-select").select_option(SPADE_ID)
+        wait_for_settled_output(page)
+        assert page.get_by_test_id(f"style-preset-{PRESET_IDS[0]}").is_visible()
+        assert page.get_by_test_id("style-preset-grey").count() == 0
+    finally:
+        context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def test_facades_open_on_a_house_front_in_swatches_told_apart_and_save_in_the_dataset_colours(page, catalogue: dict):
+    facades = next(m for m in catalogue["models"] if m["id"] == FACADES_ID)["label_set"]
+    page.get_by_test_id("model-select").select_option(FACADES_ID)
+    wait_for_settled_output(page)
+    _, colours = canvas_colours(page)
+    assert len(set(colours)) >= 4, "facades open on a starter drawing, not a blank page"
+    swatches = page.evaluate("""() => [...document.querySelectorAll('.swatch')].map((swatch) =>
+      [swatch.innerText.trim(), getComputedStyle(swatch.querySelector('.swatch-colour')).backgroundColor])""")
+    assert [name for name, _ in swatches] == [c["name"] for c in facades["classes"]], "every swatch has its name"
+    shown = [tuple(int(v) for v in colour[4:-1].split(",")) for _, colour in swatches]
+    lab = [rgb_to_lab(c) for c in shown]
+    closest = min(np.linalg.norm(np.subtract(a, b)) for i, a in enumerate(lab) for b in lab[i + 1:])
+    assert closest >= 20, f"two swatches look alike (CIE76 ΔE {closest:.1f})"
+    assert set(colours) <= {"#%02x%02x%02x" % c for c in shown}, "the canvas shows the swatches' colours"
+
+    with page.expect_download() as download:
+        page.get_by_test_id("download-labels").click()
+    saved = Image.open(download.value.path()).convert("RGB")
+    assert {"#%02x%02x%02x" % c for _, c in saved.getcolors()} <= palette_colours(facades), "files keep the dataset's colours"
+
+
+def rgb_to_lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    linear = [((v / 255 + 0.055) / 1.055) ** 2.4 if v / 255 > 0.04045 else v / 255 / 12.92 for v in rgb]
+    x, y, z = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = [t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in (x / 0.95047, y, z / 1.08883)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def test_on_a_phone_pickers_keep_their_captions_and_the_default_model_comes_first(browser, server: str,
+                                                                                  catalogue: dict):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(server + "/")
+        wait_ready(page)
+        for caption in ("Model", "Filter", "Run on"):
+            assert page.locator(".field-label", has_text=caption).is_visible(), f"{caption}'s caption is hidden"
+        # The model's whole name fits its picker (the text's width, measured in the picker's own font).
+        room = page.get_by_test_id("model-select").evaluate("""(select) => {
+          const style = getComputedStyle(select);
+          const context = document.createElement('canvas').getContext('2d');
+          context.font = `${style.fontSize} ${style.fontFamily}`;
+          return select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16
+            - Math.max(...[...select.options].map((option) => context.measureText(option.text).width));
+        }""")
+        assert room >= 0, f"a model's name is cut off by {-room:.0f} px"
+        options = page.locator("[data-testid=model-select] option").evaluate_all("(options) => options.map((o) => o.value)")
+        assert options[0] == catalogue["default_model"], f"the default model is not first: {options}"
+    finally:
+        context.close()
+
+
+def test_each_panel_has_its_own_heading_and_the_eraser_and_render_say_what_they_do(page):
+    headings = page.locator("main h2:visible").all_inner_texts()
+    assert len(headings) == len(set(headings)), f"two panels share a heading: {headings}"
+    assert "sky" in page.get_by_test_id("tool-eraser").get_attribute("title")
+    assert "eraser paints sky" in page.locator("#canvas-hint").inner_text()
+    assert "live" in page.get_by_test_id("render").get_attribute("title")
+    page.get_by_test_id("model-select").select_option(SKETCH_ID)
+    assert "white paper" in page.get_by_test_id("tool-eraser").get_attribute("title")
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_picture_that_is_not_square_is_cropped_or_padded_as_asked_never_squashed(page, landscape: dict):
+    size, before = canvas_colours(page)
+    sky, grass, water = (colour_of(landscape, name) for name in ("sky", "grass", "water"))
+    wide = Image.new("RGB", (512, 256), grass)
+    wide.paste(water, (256, 0, 512, 256))  # grass on the left half, water on the right
+    dialog = page.get_by_test_id("aspect-dialog")
+
+    page.get_by_test_id("upload-labels").set_input_files(
+        files=[{"name": "wide.png", "mimeType": "image/png", "buffer": png_bytes(wide)}])
+    dialog.wait_for(state="visible")
+    assert "512×256" in dialog.inner_text() and "sky" in dialog.inner_text()
+    page.get_by_test_id("aspect-pad").click()
+    page.wait_for_function("() => !document.querySelector('[data-testid=undo]').disabled")
+    rows = np.array(canvas_colours(page)[1]).reshape(size, size)
+    band = slice(size // 4, size * 3 // 4)
+    assert set(rows[: size // 4].ravel()) == {sky} and set(rows[size * 3 // 4:].ravel()) == {sky}, "sky above and below"
+    assert set(rows[band, : size // 2].ravel()) == {grass} and set(rows[band, size // 2:].ravel()) == {water}
+
+    page.get_by_test_id("upload-labels").set_input_files(
+        files=[{"name": "wide.png", "mimeType": "image/png", "buffer": png_bytes(wide)}])
+    dialog.wait_for(state="visible")
+    page.get_by_test_id("aspect-remember").check()
+    page.get_by_test_id("aspect-crop").click()
+    page.wait_for_function("(sky) => { const c = document.querySelector('[data-testid=label-canvas]');"
+                           " const [r, g, b] = c.getContext('2d').getImageData(0, 0, 1, 1).data;"
+                           " return '#' + [r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('') !== sky; }", arg=sky)
+    rows = np.array(canvas_colours(page)[1]).reshape(size, size)
+    assert set(rows[:, : size // 2].ravel()) == {grass} and set(rows[:, size // 2:].ravel()) == {water}, \
+        "the centre square, full height"
+
+    # The answer was remembered: a tall photo is cropped without asking, and Cancel on a new question changes nothing.
+    uploads: list[bytes] = []
+    page.route("**/segment", lambda route: (uploads.append(route.request.post_data_buffer), route.continue_()))
+    tall = Image.new("RGB", (128, 512), (200, 30, 30))
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png_bytes(tall)}])
+    page.wait_for_function("() => document.querySelector('[data-testid=undo]').disabled === false && "
+                           "!document.querySelector('.file-button.busy')")
+    assert dialog.is_hidden()
+    sent = Image.open(io.BytesIO(uploads[0][uploads[0].index(PNG_SIGNATURE):])).convert("RGB")
+    assert sent.size == (128, 128) and sent.getpixel((0, 0)) == (200, 30, 30), "cropped: no border"
+
+    page.evaluate("() => { const s = JSON.parse(localStorage.getItem('gaugan-painter:settings'));"
+                  " s.nonSquare = 'ask'; localStorage.setItem('gaugan-painter:settings', JSON.stringify(s)); }")
+    page.reload()
+    wait_ready(page)
+    page.route("**/segment", lambda route: (uploads.append(route.request.post_data_buffer), route.continue_()))
+    page.get_by_test_id("upload-photo").set_input_files(
+        files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png_bytes(tall)}])
+    dialog.wait_for(state="visible")
+    assert "white" in dialog.inner_text()
+    page.get_by_test_id("aspect-pad").click()
+    page.wait_for_function("() => !document.querySelector('.file-button.busy')")
+    sent = Image.open(io.BytesIO(uploads[-1][uploads[-1].index(PNG_SIGNATURE):])).convert("RGB")
+    assert sent.size == (512, 512), "the photo's long side, square"
+    assert sent.getpixel((2, 256)) == (255, 255, 255) and sent.getpixel((256, 256)) == (200, 30, 30), "white beside it"
+
+
+def test_an_uploaded_style_goes_along_to_the_other_landscape_model(browser, hybrid_server: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    try:
+        page.goto(hybrid_server + "/")
+        wait_ready(page)
+        first = wait_for_settled_output(page)
+        upload_red_style(page, first)
+
+        codes: list[str] = []
+        page.on("request", lambda request: codes.append(request.url) if "/style-code" in request.url else None)
+        page.get_by_test_id("model-select").select_option(HYBRID_ID)
+        page.wait_for_function("() => document.querySelector('[data-testid=current-style]').innerText.endsWith('red.png')")
+        assert len(codes) == 1, "the hybrid read its own code from the kept image"
+        hybrid_presets = [page.get_by_test_id(f"style-preset-{p}").get_attribute("aria-pressed") for p in HYBRID_PRESETS]
+        assert hybrid_presets == ["false"] * len(HYBRID_PRESETS), "no preset replaced the uploaded style"
+
+        page.get_by_test_id("model-select").select_option(SPADE_ID)
+        wait_for_settled_output(page)
+        assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
+        page.reload()
+        wait_ready(page)
+        assert page.get_by_test_id("current-style").inner_text().endswith("red.png")
+    finally:
+        context.close()

@@ -21,9 +21,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image, ImageDraw, ImageFilter
 
-from tests.helpers.browser import (REPO_ROOT, canvas_colours, mouse_stroke, wait_for_output_change,
+from tests.helpers.browser import (REPO_ROOT, canvas_colours, mouse_stroke, running_server, wait_for_output_change,
                                    wait_for_settled_output, wait_ready)
-from tests.helpers.tiny_models import CYCLEGAN_ID, FACADES_ID, SEGMENTER_ID, SIZES, SKETCH_ID, SPADE_ID
+from tests.helpers.tiny_models import CYCLEGAN_ID, FACADES_ID, HYBRID_ID, SEGMENTER_ID, SIZES, SKETCH_ID, SPADE_ID
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -138,6 +138,13 @@ def picture(page) -> np.ndarray:
       return btoa(text);
     }""")
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"), np.float64) / 255
+
+
+def shown_colour_ids(page) -> dict[str, int]:
+    """#rrggbb -> class id of the palette's swatches, in the colours the canvas shows (displaycolours.js)."""
+    swatches = page.evaluate("""() => [...document.querySelectorAll('.swatch')].map((swatch) =>
+      [getComputedStyle(swatch.querySelector('.swatch-colour')).backgroundColor, Number(swatch.dataset.labelId)])""")
+    return {"#" + "".join(f"{int(v):02x}" for v in colour[4:-1].split(",")): id_ for colour, id_ in swatches}
 
 
 def bands(size: int, ids: list[int]) -> np.ndarray:
@@ -627,7 +634,40 @@ def test_a_late_device_picture_does_not_replace_a_newer_server_one(open_context,
     page.wait_for_timeout(max(2000, 4 * device_ms))  # the device's frames have ended by now
     assert where(page) == "server", "a device frame started before the switch replaced the server's picture"
     drawing = np.array(canvas_colours(page)[1])
-    ids = {c["colour"]: c["id"] for c in card_of(manifest, FACADES_ID)["label_set"]["classes"]}
+    ids = shown_colour_ids(page)
     on_server = server_picture(server, np.array([ids[c] for c in drawing], np.uint8).reshape(size, size),
                                model=FACADES_ID)
     assert np.abs(picture(page) - on_server).mean() <= MAX_MEAN_ABS_DIFF
+
+
+def wait_for_where(page, side: str) -> None:
+    page.wait_for_function("(side) => document.querySelector('[data-testid=result-where]').dataset.where === side",
+                           arg=side)
+
+
+def test_the_placement_notice_describes_what_paints_now_in_one_sentence(open_context, hybrid_weights: Path,
+                                                                          tmp_path: Path):
+    with running_server(hybrid_weights, tmp_path / "server.log") as base_url:
+        context = open_context(service_workers="block")
+        seed_settings(context, {"placement": "device"})
+        page = context.new_page()
+        page.goto(base_url + "/")
+        wait_ready(page)
+        wait_for_where(page, "device")
+        hybrid = page.locator(f"#model-select option[value='{HYBRID_ID}']").inner_text()
+
+        page.get_by_test_id("model-select").select_option(HYBRID_ID)  # the hybrid runs on the server only
+        wait_for_where(page, "server")
+        wait_for_notice(page, f"the server paints {hybrid}")
+        assert notices(page).lower().count("server only") <= 1, f"the notice repeats itself: {notices(page)}"
+
+        page.get_by_test_id("model-select").select_option(SPADE_ID)  # the device paints this one
+        wait_for_settled_output(page, timeout=30)
+        wait_for_where(page, "device")
+        assert hybrid not in notices(page), f"a notice about the hybrid outlived it: {notices(page)}"
+
+        page.get_by_test_id("model-select").select_option(HYBRID_ID)
+        wait_for_notice(page, f"the server paints {hybrid}")
+        page.get_by_test_id("placement-select").select_option("server")  # chosen, so nothing to explain
+        wait_for_settled_output(page, timeout=30)
+        assert hybrid not in notices(page), f"the notice outlived Run on → Server: {notices(page)}"

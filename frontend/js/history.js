@@ -59,6 +59,35 @@ export class History {
     return true;
   }
 
+  /**
+   * The steps nearest the present whose changed pixels fit in `maxBytes`, to be kept across a reload:
+   * { done, undone } in this history's order (each step { indices, before, after }). Undo steps come first.
+   */
+  newestSteps(maxBytes) {
+    let room = maxBytes;
+    const fits = (step) => (room -= step.indices.length * BYTES_PER_CHANGED_PIXEL) >= 0;
+    const done = [];
+    for (let k = this.done.length - 1; k >= 0 && fits(this.done[k]); k--) done.unshift(this.done[k]);
+    const undone = [];
+    if (done.length === this.done.length) {
+      for (let k = this.undone.length - 1; k >= 0 && fits(this.undone[k]); k--) undone.unshift(this.undone[k]);
+    }
+    return { done, undone };
+  }
+
+  /** Take over steps from newestSteps() for a buffer of `length` pixels; false (and an empty history) when a
+   * step does not fit that buffer, as a stale or damaged copy would not. */
+  restore({ done = [], undone = [] } = {}, length) {
+    this.clear();
+    const valid = (step) => step.indices.length === step.before.length && step.indices.length === step.after.length
+      && step.indices.every((i) => i < length);
+    if (![...done, ...undone].every(valid)) return false;
+    this.done = [...done];
+    this.undone = [...undone];
+    for (const step of [...done, ...undone]) this.bytes += step.indices.length * BYTES_PER_CHANGED_PIXEL;
+    return true;
+  }
+
   redo(buffer) {
     const step = this.undone.pop();
     if (!step) return false;

@@ -1,5 +1,7 @@
 // Decoding and resampling of images the person uploads or the server returns (browser only).
 
+import { fitRect } from "./squaring.js";
+
 const NOT_AN_IMAGE = "That file is not an image the browser can read (use PNG or JPEG).";
 
 async function decode(source) {
@@ -32,10 +34,45 @@ export async function imageToRgba(source, size, { smooth = false } = {}) {
   return context.getImageData(0, 0, size, size).data;
 }
 
-/** A photo cropped to a square and capped in size, so uploads stay small and match the square canvas. */
-export async function squarePhoto(file, maxSide = 1024) {
+/** { width, height } of an image file; throws in words for a file that is not an image. */
+export async function imageSize(source) {
+  const bitmap = await decode(source);
+  const size = { width: bitmap.width, height: bitmap.height };
+  bitmap.close();
+  return size;
+}
+
+/** RGBA pixels of the whole image scaled into a size×size square without distortion: `rect` (fitRect) says
+ * where, and the pixels are rect.width×rect.height (the caller fills the border, in its own terms). */
+export async function fittedRgba(source, size, { smooth = false } = {}) {
+  const bitmap = await decode(source);
+  const rect = fitRect(bitmap.width, bitmap.height, size);
+  const canvas = new OffscreenCanvas(rect.width, rect.height);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.imageSmoothingEnabled = smooth;
+  context.imageSmoothingQuality = "high";
+  context.drawImage(bitmap, 0, 0, rect.width, rect.height);
+  bitmap.close();
+  return { rgba: context.getImageData(0, 0, rect.width, rect.height).data, rect };
+}
+
+/** A photo made square (`fit`: "crop" to its centre, or "pad": whole, on white) and capped in size, so uploads
+ * stay small and match the square canvas. */
+export async function squarePhoto(file, fit = "crop", maxSide = 1024) {
   const bitmap = await decode(file);
-  const { canvas } = centreSquare(bitmap, Math.min(bitmap.width, bitmap.height, maxSide), true);
+  let canvas;
+  if (fit === "pad") {
+    const side = Math.min(Math.max(bitmap.width, bitmap.height), maxSide);
+    const rect = fitRect(bitmap.width, bitmap.height, side);
+    canvas = new OffscreenCanvas(side, side);
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#ffffff";
+    context.fillRect(0, 0, side, side);
+    context.imageSmoothingQuality = "high";
+    context.drawImage(bitmap, rect.left, rect.top, rect.width, rect.height);
+  } else {
+    canvas = centreSquare(bitmap, Math.min(bitmap.width, bitmap.height, maxSide), true).canvas;
+  }
   bitmap.close();
   return canvas.convertToBlob({ type: "image/png" });
 }

@@ -1,7 +1,8 @@
 // The drawing surface: a Uint8Array of class ids is the truth, the <canvas> only shows it.
-// Rendering writes exact palette colours through ImageData, so the canvas never holds a colour that
-// is not a label (no anti-aliasing, no blending).
+// Rendering writes exact palette colours (as shown: displaycolours.js) through ImageData, so the canvas never
+// holds a colour that is not a label (no anti-aliasing, no blending). Files get the dataset's colours.
 
+import { shownLabelSet } from "./displaycolours.js";
 import { indicesToRgba } from "./palette.js";
 
 export class LabelCanvas {
@@ -28,14 +29,19 @@ export class LabelCanvas {
   }
 
   render() {
-    indicesToRgba(this.indices, this.labelSet, this.image.data);
+    indicesToRgba(this.indices, shownLabelSet(this.labelSet), this.image.data);
     this.context.putImageData(this.image, 0, 0);
   }
 
-  /** The label map in its palette colours, for download. */
-  toColourPng() {
-    return new Promise((resolve, reject) => {
-      this.canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("The browser could not encode the label map."))), "image/png");
-    });
+  /** The label map in the dataset's colours, for download. */
+  async toColourPng() {
+    const canvas = new OffscreenCanvas(this.size, this.size);
+    const rgba = indicesToRgba(this.indices, this.labelSet);
+    canvas.getContext("2d").putImageData(new ImageData(rgba, this.size, this.size), 0, 0);
+    try {
+      return await canvas.convertToBlob({ type: "image/png" });
+    } catch {
+      throw new Error("The browser could not encode the label map.");
+    }
   }
 }

@@ -28,6 +28,17 @@ export function rgbToHex([r, g, b]) {
   return "#" + [r, g, b].map((c) => c.toString(16).padStart(2, "0")).join("");
 }
 
+/** The name of the class the eraser and Clear paint ("sky"; "background" for facades). */
+export function backgroundName(labelSet) {
+  return labelSet.classes.find((c) => c.id === labelSet.background_id)?.name ?? "background";
+}
+
+/** The same in a sentence: "sky, the background", or "the background" when the class is called that. */
+export function backgroundWords(labelSet) {
+  const name = backgroundName(labelSet);
+  return name.toLowerCase() === "background" ? "the background" : `${name}, the background`;
+}
+
 /** Lower case with spaces as "-": the palette entry's data-testid is `label-<slug>`. */
 export function labelSlug(name) {
   return name.trim().toLowerCase().replace(/\s+/g, "-");
@@ -155,12 +166,13 @@ export function isLightColour(hex) {
   return 0.299 * r + 0.587 * g + 0.114 * b > 150;
 }
 
-/** Build the swatch buttons; `onSelect(id)` fires on a click. Returns a function to mark the selection. */
-export function renderPalette(container, labelSet, onSelect) {
+/** Build the swatch buttons of `shown` (the label set as the person sees it, see displaycolours.js); `onSelect(id)`
+ * fires on a click. Returns a function to mark the selection. */
+export function renderPalette(container, shown, onSelect) {
   const doc = container.ownerDocument;
   container.replaceChildren();
   const buttons = new Map();
-  for (const group of groupClasses(labelSet.classes)) {
+  for (const group of groupClasses(shown.classes)) {
     const section = doc.createElement("div");
     section.className = "palette-group";
     if (group.name) {
@@ -177,7 +189,7 @@ export function renderPalette(container, labelSet, onSelect) {
       button.className = "swatch";
       button.dataset.testid = `label-${labelSlug(c.name)}`;
       button.dataset.labelId = String(c.id);
-      button.title = `${c.name} (${c.colour})`;
+      button.title = c.fileColour ? `${c.name} (${c.fileColour} in saved files)` : `${c.name} (${c.colour})`;
       button.setAttribute("aria-pressed", "false");
       const chip = doc.createElement("span");
       chip.className = "swatch-colour" + (isLightColour(c.colour) ? " is-light" : "");

@@ -1,4 +1,5 @@
-// Keeps settings and each model's drawing in localStorage, so a reload (or a crash) loses nothing.
+// Keeps settings and each model's drawing, with its newest undo steps, in localStorage, so a reload (or a crash)
+// loses nothing.
 
 const PREFIX = "gaugan-painter:";
 
@@ -56,7 +57,32 @@ export class Store {
     return indices.length === size * size ? indices : null;
   }
 
-  saveDrawing(modelId, size, indices) {
-    return this.write(`drawing:${modelId}`, { size, data: bytesToBase64(indices) });
+  /** The undo steps saved with that drawing ({ done, undone }, see History.newestSteps), or null. */
+  loadHistory(modelId, size) {
+    const saved = this.read(`drawing:${modelId}`);
+    if (saved?.size !== size || !saved.history) return null;
+    try {
+      const steps = (list) => list.map(({ indices, before, after }) => ({
+        indices: new Uint32Array(base64ToBytes(indices).buffer), before: base64ToBytes(before), after: base64ToBytes(after),
+      }));
+      return { done: steps(saved.history.done), undone: steps(saved.history.undone) };
+    } catch {
+      return null; // a damaged copy: the drawing still loads, without its undo steps
+    }
+  }
+
+  /** Save a drawing, and its undo steps when given; a browser that has no room for the steps keeps the drawing. */
+  saveDrawing(modelId, size, indices, history = null) {
+    const data = bytesToBase64(indices);
+    if (history) {
+      const steps = (list) => list.map((step) => ({
+        indices: bytesToBase64(new Uint8Array(step.indices.buffer, step.indices.byteOffset, step.indices.byteLength)),
+        before: bytesToBase64(step.before),
+        after: bytesToBase64(step.after),
+      }));
+      const saved = { done: steps(history.done), undone: steps(history.undone) };
+      if (this.write(`drawing:${modelId}`, { size, data, history: saved })) return true;
+    }
+    return this.write(`drawing:${modelId}`, { size, data });
   }
 }

@@ -73,3 +73,47 @@ test("the step count is bounded too", () => {
   for (let step = 1; step <= 20; step++) edit(history, buffer, (b) => { b[step % 4] = step; });
   assert.equal(history.done.length, 5);
 });
+
+test("the newest steps within a byte budget are kept, and restore into a fresh history that undoes and redoes", () => {
+  const size = 16;
+  const buffer = new Uint8Array(size * size);
+  const history = new History();
+  const states = [buffer.slice()];
+  for (let value = 1; value <= 4; value++) {
+    edit(history, buffer, (b) => b.fill(value, 0, value * 20)); // 20, 40, 60, 80 changed pixels
+    states.push(buffer.slice());
+  }
+  history.undo(buffer); // one step to redo
+  const newest = history.newestSteps((60 + 40 + 10) * 6);
+  assert.deepEqual(newest.done.map((s) => s.indices.length), [40, 60], "the newest undo steps that fit, oldest first");
+  assert.deepEqual(newest.undone, [], "redo steps only once every undo step is in");
+  assert.equal(history.newestSteps(59 * 6).done.length, 0, "a step never goes in half");
+  const kept = history.newestSteps((20 + 40 + 60 + 80) * 6);
+  assert.deepEqual(kept.undone.map((s) => s.indices.length), [80]);
+
+  const reloaded = new History();
+  assert.ok(reloaded.restore(kept, buffer.length));
+  const copy = buffer.slice();
+  assert.ok(reloaded.redo(copy));
+  assert.deepEqual(copy, states[4]);
+  for (const state of [states[3], states[2], states[1], states[0]]) {
+    assert.ok(reloaded.undo(copy));
+    assert.deepEqual(copy, state);
+  }
+  assert.equal(reloaded.undo(copy), false);
+  const partial = new History();
+  partial.restore(newest, buffer.length);
+  const fromThird = states[3].slice();
+  assert.ok(partial.undo(fromThird) && partial.undo(fromThird));
+  assert.deepEqual(fromThird, states[1]);
+  assert.equal(partial.undo(fromThird), false, "only the kept steps came back");
+});
+
+test("steps that do not fit the drawing are refused", () => {
+  const history = new History();
+  const step = { indices: Uint32Array.of(5, 300), before: Uint8Array.of(0, 0), after: Uint8Array.of(1, 1) };
+  assert.equal(history.restore({ done: [step], undone: [] }, 256), false);
+  assert.equal(history.canUndo, false);
+  assert.ok(history.restore({ done: [step], undone: [] }, 301));
+  assert.ok(history.canUndo);
+});

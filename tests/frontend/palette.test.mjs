@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  SKETCH_INK, SKETCH_PAPER, groupClasses, hexToRgb, indicesToGrey, indicesToRgba, labelColourShare, labelMapToIndices,
+  SKETCH_INK, SKETCH_PAPER, backgroundName, backgroundWords, groupClasses, hexToRgb, indicesToGrey, indicesToRgba, labelColourShare, labelMapToIndices,
   labelSlug, rgbToHex, rgbaToIndices, rgbaToSketch,
 } from "../../frontend/js/palette.js";
 
@@ -75,4 +75,12 @@ test("classes are grouped by their group, in label-set order", () => {
 test("test ids: lower case, spaces as dashes", () => {
   assert.equal(labelSlug("foreground object"), "foreground-object");
   assert.equal(labelSlug("Sky"), "sky");
+});
+
+test("the background is named in words that read well for any label set", () => {
+  const landscape = { background_id: 0, classes: [{ id: 0, name: "sky" }, { id: 1, name: "tree" }] };
+  const facades = { background_id: 0, classes: [{ id: 0, name: "background" }, { id: 1, name: "facade" }] };
+  assert.equal(backgroundName(landscape), "sky");
+  assert.equal(backgroundWords(landscape), "sky, the background");
+  assert.equal(backgroundWords(facades), "the background");
 });

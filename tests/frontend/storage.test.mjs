@@ -33,3 +33,21 @@ test("settings round-trip; a refusing or corrupt storage does not throw", () => 
   const full = new Store({ getItem: () => null, setItem: () => { throw new Error("QuotaExceededError"); } });
   assert.equal(full.saveDrawing("m", 1, new Uint8Array(1)), false);
 });
+
+test("a drawing's undo steps are saved with it, and a browser out of room keeps the drawing without them", () => {
+  const store = new Store(new MemoryStorage());
+  const drawing = Uint8Array.from({ length: 16 }, (_, i) => i % 3);
+  const step = { indices: Uint32Array.of(1, 70000), before: Uint8Array.of(0, 2), after: Uint8Array.of(1, 1) };
+  assert.ok(store.saveDrawing("spade", 4, drawing, { done: [step], undone: [] }));
+  assert.deepEqual(store.loadHistory("spade", 4), { done: [step], undone: [] });
+  assert.equal(store.loadHistory("spade", 8), null, "steps of another size are not offered");
+
+  const items = new Map();
+  const small = new Store({
+    getItem: (key) => items.get(key) ?? null,
+    setItem: (key, value) => { if (value.length > 100) throw new Error("QuotaExceededError"); items.set(key, value); },
+  });
+  assert.ok(small.saveDrawing("spade", 4, drawing, { done: [step, step, step], undone: [] }));
+  assert.deepEqual(small.loadDrawing("spade", 4), drawing);
+  assert.equal(small.loadHistory("spade", 4), null);
+});

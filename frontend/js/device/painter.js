@@ -10,6 +10,12 @@ import { loadRuntime } from "./runtime.js";
 
 const MANIFEST_URL = "device/manifest.json";
 
+/** A card's sentence as a clause of ours: no closing full stop, a capital only where a name needs it. */
+function asClause(sentence) {
+  const text = sentence.trim().replace(/[.\s]+$/, "");
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
+}
+
 export class DevicePainter {
   /**
    * onProgress({label, received, total}), onNotice(text): downloads and what the person should know;
@@ -58,7 +64,7 @@ export class DevicePainter {
     const reason = this.engine.unsupported(modelId);
     if (!reason) return null;
     const title = this.manifest.models.get(modelId)?.card.title ?? modelId;
-    return `${title} runs on the server only (${reason}), so the server paints it.`;
+    return `The server paints ${title}; this device cannot run it: ${asClause(reason)}.`;
   }
 
   get busy() { return this.queue.busy; }
