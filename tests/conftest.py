@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from model_training.data.fixtures import write_fixtures
-from tests.helpers.tiny_models import write_tiny_hybrid, write_tiny_weights
+from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID, write_tiny_hybrid, write_tiny_weights
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +33,17 @@ def hybrid_weights(tiny_weights: Path, fixture_data: Path, tmp_path_factory: pyt
     directory = tmp_path_factory.mktemp("hybrid-weights") / "weights"
     shutil.copytree(tiny_weights, directory)
     write_tiny_hybrid(directory, [fixture_data / "landscape"])
+    return directory
+
+
+@pytest.fixture(scope="session")
+def landscape_weights(hybrid_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hybrid weights plus a patch-synthesis card, written by the command that writes the shipped one."""
+    from model_training.landscape_card import write_landscape_card
+
+    directory = tmp_path_factory.mktemp("landscape-weights") / "weights"
+    shutil.copytree(hybrid_weights, directory)
+    write_landscape_card(directory / f"{HYBRID_ID}.json", directory / f"{LANDSCAPE_ID}.json", None, "test")
     return directory
 
 

@@ -4,7 +4,6 @@ the synthesis guarantees, warm starts, the card, /translate and progressive fram
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -15,11 +14,9 @@ import pytest
 from backend.cards import load_card
 from backend.engine import InferenceEngine, num_classes
 from backend.landscape import LandscapeRenderer, RenderState, retrieve
-from model_training.landscape_card import write_landscape_card
 from tests.helpers import decode, label_png, make_client, stripes
-from tests.helpers.tiny_models import HYBRID_ID
+from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID
 
-LANDSCAPE_ID = "photo-test"
 SKY, TREE, GRASS, WATER = 0, 1, 3, 4
 
 
@@ -27,15 +24,6 @@ def painting(size: int = 64) -> np.ndarray:
     labels = stripes(size, size, [SKY, TREE, GRASS])
     labels[size * 3 // 4:, size // 4:size * 3 // 4] = WATER
     return labels
-
-
-@pytest.fixture(scope="module")
-def landscape_weights(hybrid_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hybrid weights plus a patch-synthesis card written by the command that writes the shipped one."""
-    directory = tmp_path_factory.mktemp("landscape-weights") / "weights"
-    shutil.copytree(hybrid_weights, directory)
-    write_landscape_card(directory / f"{HYBRID_ID}.json", directory / f"{LANDSCAPE_ID}.json", None, "test")
-    return directory
 
 
 @pytest.fixture(scope="module")

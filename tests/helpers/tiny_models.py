@@ -34,6 +34,7 @@ SKETCH_ID = "pix2pix-sketch-test"
 CYCLEGAN_ID = "cyclegan-test"
 SEGMENTER_ID = "segmenter-test"
 HYBRID_ID = "hybrid-test"
+LANDSCAPE_ID = "photo-test"  # the patch-synthesis renderer's card on the hybrid's bank (tests/conftest.py)
 PRESET_IDS = ("sunny", "misty")
 HYBRID_SERVER_ONLY = "Composes the picture from photo segments of a bank before the network (server only)."
 # Hybrid styles are colour statistics: mean R, G, B then std R, G, B, in [0, 1].

@@ -95,8 +95,9 @@ export function createPicturePanel(page) {
   }
 
   /** A picture arrived for render request `seq`; timing: { where: "device" | "server", modelMs, totalMs }.
-   * An answer to a request older than the picture on show is dropped. */
-  function showResult(blob, { where: side, modelMs, totalMs, seq }) {
+   * A progressive model's coarser pictures come with { level, levels }. An answer to a request older than
+   * the picture on show is dropped. */
+  function showResult(blob, { where: side, modelMs, totalMs, seq, level, levels }) {
     const { connection, device } = where();
     // A device frame reports while it still counts as running: only a waiting frame means more is coming.
     el("result-frame").dataset.busy = String(connection.busy || state.httpBusy || device.queue.waiting !== null);
@@ -114,8 +115,11 @@ export function createPicturePanel(page) {
     el("result-placeholder").hidden = true;
     const model = Number.isFinite(modelMs) ? `${Math.round(modelMs)} ms` : "";
     const total = Number.isFinite(totalMs) ? `${Math.round(totalMs)} ms` : "";
-    el("frame-ms").textContent = [model && `model ${model}`, total && `${side === "device" ? "total" : "round trip"} ${total}`, otherSide(side)]
+    const sharpening = level !== undefined ? `sharpening: pass ${level} of ${levels}, finer detail follows` : "";
+    el("frame-ms").textContent = [sharpening, model && `model ${model}`,
+      total && `${side === "device" ? "total" : "round trip"} ${total}`, otherSide(side)]
       .filter(Boolean).join(" · ");
+    outputImage.dataset.level = level !== undefined ? `${level}/${levels}` : "final";
     el("result-where").textContent = WHERE_NAMES[side];
     el("result-where").dataset.where = side;
     state.lastWhere = side;

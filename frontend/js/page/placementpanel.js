@@ -51,9 +51,9 @@ export function createPlacementPanel(page) {
         page.picture.renderOverHttp();
       }
     },
-    onResult: ({ blob, modelMs, totalMs }) => {
-      placement.serverAnswered(totalMs);
-      page.picture.showResult(blob, { where: "server", modelMs, totalMs, seq: state.socketFrameSeq });
+    onResult: ({ blob, modelMs, totalMs, level, levels }) => {
+      if (level === undefined) placement.serverAnswered(totalMs);  // a coarse picture is not the frame's time
+      page.picture.showResult(blob, { where: "server", modelMs, totalMs, seq: state.socketFrameSeq, level, levels });
     },
     onError: (message) => {
       el("result-frame").dataset.busy = "false";

@@ -1,0 +1,54 @@
+"""The painter with the patch-synthesis landscape renderer, in a real browser against the real server:
+its pictures arrive coarse first and sharpen, and the page says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.browser import mouse_stroke, running_server, wait_for_settled_output, wait_ready
+from tests.helpers.tiny_models import LANDSCAPE_ID
+
+pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def landscape_server(landscape_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    with running_server(landscape_weights, tmp_path_factory.mktemp("landscape-server") / "server.log") as base_url:
+        yield base_url
+
+
+def test_a_stroke_shows_the_picture_sharpening_then_finished(browser, landscape_server: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(20000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(landscape_server + "/")
+        wait_ready(page)
+        page.get_by_test_id("model-select").select_option(LANDSCAPE_ID)
+        wait_for_settled_output(page)
+        # Every picture the panel shows leaves its level here, so none is missed between two polls.
+        page.evaluate("""() => {
+            window.levelsSeen = [];
+            const image = document.querySelector('[data-testid=output-image]');
+            new MutationObserver(() => window.levelsSeen.push(image.dataset.level))
+                .observe(image, { attributes: true, attributeFilter: ['data-level'] });
+        }""")
+        page.get_by_test_id("label-tree").click()
+        mouse_stroke(page, [(10, 10), (40, 14)])
+        page.wait_for_function("() => (window.levelsSeen || []).includes('final')")
+        seen = page.evaluate("() => window.levelsSeen")
+        assert "1/3" in seen, seen
+        assert seen.index("1/3") < seen.index("final")
+        assert page.get_by_test_id("output-image").get_attribute("data-level") == "final"
+        assert "sharpening" not in page.locator("#frame-ms").inner_text()
+    finally:
+        context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
