@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from backend.errors import ERROR_MEANINGS, RESPONSE_HEADERS
 from backend.imaging import ALLOWED_FORMATS
-from backend.openapi_ids import id_choices, list_ids
+from backend.openapi_ids import form_schema, id_choices, list_ids
 from backend.routes.vendor import ONNXRUNTIME_WEB, served_files
 from backend.security import API_KEY_HEADER, API_KEY_QUERY
 from backend.settings import Settings
@@ -97,11 +97,7 @@ def _limit_uploads(document: dict[str, Any], operation: dict[str, Any], settings
     form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
     if form is None:
         return
-    schema = form.get("schema", {})
-    ref = schema.get("$ref", "")
-    if ref.startswith("#/components/schemas/"):
-        schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
-    properties = schema.get("properties", {})
+    properties = form_schema(document, operation).get("properties", {})
     for name, field in list(properties.items()):
         properties[name] = field = _without_null(field)
         if _limit_upload(field, settings):

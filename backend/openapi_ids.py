@@ -41,11 +41,14 @@ def id_choices(engine: InferenceEngine, bundle: DeviceBundle | None, runtime_fil
     })
 
 
-def _form_schema(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+def form_schema(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    """The schema of an operation's multipart form, its $ref followed ({} without a form)."""
     content = operation.get("requestBody", {}).get("content", {})
     schema = content.get("multipart/form-data", {}).get("schema", {})
     ref = schema.get("$ref", "")
-    return document["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else schema
+    if ref.startswith("#/components/schemas/"):
+        return document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
 
 
 def list_ids(document: dict[str, Any], choices: IdChoices) -> None:
@@ -55,7 +58,8 @@ def list_ids(document: dict[str, Any], choices: IdChoices) -> None:
         if operation is None:
             continue
         targets = {p["name"]: (p.setdefault("schema", {}), []) for p in operation.get("parameters", [])}
-        targets |= {name: (field, [""]) for name, field in _form_schema(document, operation).get("properties", {}).items()}
+        form_fields = form_schema(document, operation).get("properties", {})
+        targets |= {name: (field, [""]) for name, field in form_fields.items()}
         for name, values in fields.items():
             if values and name in targets:
                 schema, left_out = targets[name]

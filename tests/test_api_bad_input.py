@@ -235,8 +235,8 @@ def test_a_style_option_for_a_model_without_styles_is_422_naming_it(client, mode
 
 
 def test_a_style_image_for_a_model_without_styles_is_422_naming_it(client):
-    response = client.post("/translate", data={"model": FACADES_ID},
-                           files={"image": ("i.png", GOOD_LABELS, "image/png"), "style": ("s.png", photo_png(), "image/png")})
+    files = {"image": ("i.png", GOOD_LABELS, "image/png"), "style": ("s.png", photo_png(), "image/png")}
+    response = client.post("/translate", data={"model": FACADES_ID}, files=files)
     assert error(response, 422).startswith(f"style: model {FACADES_ID!r} has no styles")
 
 

@@ -63,7 +63,8 @@ def test_the_command_prints_the_table_and_writes_it_into_the_card(weights: Path,
     printed = capsys.readouterr().out
     assert printed.splitlines()[0].startswith("preset | own thumbnail")
     recorded = load_card(weights / f"{SPADE_ID}.json").metrics["preset_looks"]
-    assert recorded["command"] == f"python -m model_training measure-presets --weights {weights} --model {SPADE_ID} --write"
+    command = f"python -m model_training measure-presets --weights {weights} --model {SPADE_ID} --write"
+    assert recorded["command"] == command
     assert [row["preset"] for row in recorded["rows"]] == list(PRESET_IDS)
     assert recorded["table"][2:] == printed.splitlines()[2:4]
     with pytest.raises(SystemExit, match="not a label model with style presets"):
