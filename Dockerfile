@@ -63,6 +63,12 @@ RUN mkdir /vendor && cd node_modules/onnxruntime-web/dist \
     && cp ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm \
           ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm /vendor/
 
+# --- Swagger UI for the API's /docs page, from the same `npm ci`: only the files the page loads
+# (backend/routes/docs.py's DOCS_FILES), so /docs needs no internet in the container either.
+FROM onnxruntime-web AS swagger-ui
+RUN mkdir /swagger-ui && cd node_modules/swagger-ui-dist \
+    && cp swagger-ui-bundle.js swagger-ui.css favicon-32x32.png /swagger-ui/
+
 # --- The served image, on whichever runtime RUNTIME names.
 FROM runtime-${RUNTIME}
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin painter
@@ -70,6 +76,7 @@ WORKDIR /app
 # Owned by root: the server cannot rewrite its own code or models. onnxruntime-web comes first (it changes
 # least often), where a checkout has it after `npm ci`, so the default VENDOR_DIR finds it.
 COPY --from=onnxruntime-web /vendor/ node_modules/onnxruntime-web/dist/
+COPY --from=swagger-ui /swagger-ui/ node_modules/swagger-ui-dist/
 COPY backend/ backend/
 COPY frontend/ frontend/
 COPY weights/ weights/

@@ -39,10 +39,12 @@ $(VENV)/.test-deps: pyproject.toml constraints/cpu.txt | $(PY)
 
 train-deps: $(VENV)/.test-deps
 
-# npm packages, exactly as package-lock.json pins them: onnxruntime-web (the page's in-browser runtime) and
-# axe-core (the tests' accessibility audit). Needs only node and npm, so `make run` needs no chromium.
+# npm packages, exactly as package-lock.json pins them: onnxruntime-web (the page's in-browser runtime),
+# swagger-ui-dist (the API's /docs page) and axe-core (the tests' accessibility audit). Needs only node and
+# npm, so `make run` needs no chromium. No install script runs: only the files are needed (and
+# swagger-ui-dist's @scarf/scarf would report the install over the network).
 node_modules/.installed: package.json package-lock.json | node-tools
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 # Browser tests drive Debian's chromium through Playwright (Playwright's own browser download is not used).

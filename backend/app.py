@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, PlainTextResponse, Response
-from fastapi.staticfiles import StaticFiles
 from PIL import Image
 
 from backend.access import AccessLogMiddleware
@@ -22,9 +21,11 @@ from backend.isolation import CrossOriginIsolationMiddleware
 from backend.logs import configure_logging
 from backend.metrics import Metrics
 from backend.openapi import install_openapi
-from backend.routes import device, health, metrics, models, segment, sketch, style_code, translate, vendor, ws
+from backend.page_files import PageFiles
+from backend.routes import (device, docs, health, metrics, models, segment, sketch, style_code, translate, vendor,
+                            ws)
 from backend.security import API_KEY_HEADER, RateLimiter
-from backend.settings import MEGABYTE, Settings
+from backend.settings import Settings
 
 log = logging.getLogger("backend.app")
 NO_FRONTEND_NOTE = ("The painter page is not here yet: {folder}/index.html is missing.\n"
@@ -54,7 +55,7 @@ def _mount_frontend(app: FastAPI, settings: Settings) -> None:
         return PlainTextResponse(NO_FRONTEND_NOTE.format(folder=folder))
 
     if folder.is_dir():
-        app.mount("/", StaticFiles(directory=folder), name="frontend")
+        app.mount("/", PageFiles(app.router.routes, folder), name="frontend")
 
 
 def create_app(settings: Settings | None = None, engine: InferenceEngine | None = None) -> FastAPI:
@@ -78,6 +79,9 @@ def create_app(settings: Settings | None = None, engine: InferenceEngine | None 
         description="Paint semantic labels or sketches; conditional GANs turn them into pictures.",
         version="0.1.0",
         lifespan=lifespan,
+        # /docs is this server's own page (routes/docs.py): FastAPI's loads Swagger UI from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = app_metrics
@@ -85,14 +89,13 @@ def create_app(settings: Settings | None = None, engine: InferenceEngine | None 
     install_error_handlers(app)
     install_openapi(app, settings, rate_limited=app.state.rate_limiter.enabled)
     for router in (health.router, models.router, translate.router, segment.router, sketch.router,
-                   style_code.router, ws.router, metrics.router, device.router, vendor.router):
+                   style_code.router, ws.router, metrics.router, device.router, vendor.router, docs.router):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=[API_KEY_HEADER, "Content-Type"],
                            expose_headers=["X-Model-Ms", "Retry-After"])
-    # Room for an image and a style image at the upload limit, plus multipart overhead.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=2 * settings.max_upload_bytes + MEGABYTE)
+    app.add_middleware(BodyLimitMiddleware, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=app_metrics)
     # Outermost, so the refusals of the middlewares inside carry the headers too.
     app.add_middleware(CrossOriginIsolationMiddleware)

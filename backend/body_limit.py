@@ -10,15 +10,24 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.errors import error_json
+from backend.settings import MEGABYTE
+
+
+def request_limit(max_upload_bytes: int) -> int:
+    """The largest request body: room for an image and a style image at the upload limit, plus 1 MiB for
+    the other fields and the multipart framing."""
+    return 2 * max_upload_bytes + MEGABYTE
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_upload_bytes: int) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
+        self.max_body_bytes = request_limit(max_upload_bytes)
 
     def _too_large(self) -> str:
-        return f"request body is over the limit of {self.max_body_bytes} bytes"
+        return (f"request body is too large: each file may be up to MAX_UPLOAD_BYTES ({self.max_upload_bytes} "
+                f"bytes), and the whole request up to 2 x MAX_UPLOAD_BYTES + 1 MiB ({self.max_body_bytes} bytes)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -30,7 +30,8 @@ ERROR_MEANINGS = {
     413: "An upload is over the byte limit, or an image over the pixel limit.",
     415: "An upload is not an image in an accepted format, or its pixel mode is not supported.",
     422: "A field is missing or invalid: an empty or corrupt image, label ids outside the label set, "
-         "a bad style code or seed, more than one style option, or a model of the wrong kind.",
+         "a bad style code or seed, more than one style option, a style option (style, style_id, style_code, "
+         "seed) for a model without styles, or a model of the wrong kind.",
     429: "Rate limit exceeded (only while RATE_LIMIT_PER_MINUTE is set); Retry-After says when to retry.",
     500: "A model failed to run or returned something unexpected.",
     503: "No model of the needed kind is loaded, or the requested model failed to load.",

@@ -44,7 +44,8 @@ def open_image(data: bytes, limits: ImageLimits, what: str = "image") -> Image.I
     if not data:
         raise ApiError(422, f"{what}: the file is empty")
     if len(data) > limits.max_bytes:
-        raise ApiError(413, f"{what}: {len(data)} bytes is over the limit of {limits.max_bytes} bytes")
+        raise ApiError(413, f"{what}: {len(data)} bytes is over the limit of {limits.max_bytes} bytes a file "
+                            "(MAX_UPLOAD_BYTES)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

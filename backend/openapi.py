@@ -15,6 +15,8 @@ from fastapi import FastAPI
 
 from backend.errors import ERROR_MEANINGS, RESPONSE_HEADERS
 from backend.imaging import ALLOWED_FORMATS
+from backend.openapi_ids import form_schema, id_choices, list_ids
+from backend.routes.vendor import ONNXRUNTIME_WEB, served_files
 from backend.security import API_KEY_HEADER, API_KEY_QUERY
 from backend.settings import Settings
 
@@ -95,11 +97,7 @@ def _limit_uploads(document: dict[str, Any], operation: dict[str, Any], settings
     form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
     if form is None:
         return
-    schema = form.get("schema", {})
-    ref = schema.get("$ref", "")
-    if ref.startswith("#/components/schemas/"):
-        schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
-    properties = schema.get("properties", {})
+    properties = form_schema(document, operation).get("properties", {})
     for name, field in list(properties.items()):
         properties[name] = field = _without_null(field)
         if _limit_upload(field, settings):
@@ -139,12 +137,18 @@ def conform(document: dict[str, Any], settings: Settings, rate_limited: bool) ->
 
 
 def install_openapi(app: FastAPI, settings: Settings, rate_limited: bool) -> None:
-    """Serve the corrected document at /openapi.json (and in /docs), built once on first use."""
+    """Serve the corrected document at /openapi.json (and in /docs), built once on first use, with the ids
+    of the models loaded by then (the lifespan loads them before the first request)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = conform(build(), settings, rate_limited)
+            document = conform(build(), settings, rate_limited)
+            engine = getattr(app.state, "engine", None)
+            if engine is not None:
+                list_ids(document, id_choices(engine, getattr(app.state, "device_bundle", None),
+                                              served_files(ONNXRUNTIME_WEB, settings)))
+            app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

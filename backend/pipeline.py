@@ -93,14 +93,18 @@ def _checked_style_code(model: LoadedModel, values: list[float]) -> np.ndarray:
 def resolve_style(model: LoadedModel, choice: StyleChoice) -> np.ndarray | None:
     """The style [1, style_dim] of a SPADE or hybrid model; None when the style image must be read first.
 
-    Models without a style input ignore every style option. With none given, a model uses its first preset,
-    else SPADE the mean of its training photos' codes and the hybrid seed 0's random style.
+    A model without a style input refuses every style option (422), rather than ignoring what it cannot use.
+    With none given, a model uses its first preset, else SPADE the mean of its training photos' codes and the
+    hybrid seed 0's random style.
     """
-    if model.style_dim is None:
-        return None
     given = [name for name, value in (("style", choice.has_image or None), ("style_id", choice.style_id),
                                       ("style_code", choice.style_code), ("seed", choice.seed))
              if value is not None]
+    if model.style_dim is None:
+        if given:
+            raise ApiError(422, f"{', '.join(given)}: model {model.id!r} has no styles (only SPADE and hybrid "
+                                "models take style, style_id, style_code or seed); leave it out")
+        return None
     if len(given) > 1:
         raise ApiError(422, f"give at most one of style, style_id, style_code, seed (got {', '.join(given)})")
     if choice.has_image:
@@ -177,11 +181,11 @@ def resolve_style_encoder(engine: InferenceEngine, model_id: str | None) -> Load
     return model
 
 
-def encode_style_image(engine: InferenceEngine, model: LoadedModel, data: bytes,
-                       limits: ImageLimits) -> tuple[np.ndarray, float]:
-    """A style image -> its style [style_dim] and the model milliseconds: SPADE's encoder mu, or the
-    hybrid's colour statistics (no graph, 0 ms)."""
-    rgb = to_rgb(open_image(data, limits, "style"), "style")
+def encode_style_image(engine: InferenceEngine, model: LoadedModel, data: bytes, limits: ImageLimits,
+                       field: str = "style") -> tuple[np.ndarray, float]:
+    """A style image (sent as form field `field`, named in errors) -> its style [style_dim] and the model
+    milliseconds: SPADE's encoder mu, or the hybrid's colour statistics (no graph, 0 ms)."""
+    rgb = to_rgb(open_image(data, limits, field), field)
     if model.card.kind == "hybrid":
         # At the model's size, as SPADE's encoder sees it: statistics barely change and a 4096² upload stays cheap.
         small = rgb.resize((model.card.size, model.card.size), Image.Resampling.LANCZOS)
@@ -260,15 +264,23 @@ def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits:
     return rendered
 
 
-def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarray, seed: int) -> np.ndarray:
+def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarray, seed: int,
+                  style: np.ndarray | None = None) -> np.ndarray:
     """Offline evaluation: a label map uint8 [S, S] at the card's size -> the picture uint8 [S, S, 3], with
-    the seeded random style the painter draws (spade, hybrid; a pix2pix model ignores the seed)."""
+    the given style [style_dim] or else the seeded random style the painter draws (spade, hybrid; a pix2pix
+    model ignores both; the hybrid composes with the seed either way)."""
     size = model.card.size
     if model.card.input_kind != "labels":
         raise ValueError(f"model {model.id!r} takes {model.card.input_kind}, not a label map")
     if labels.shape != (size, size):
         raise ValueError(f"labels of shape {labels.shape}; model {model.id!r} runs at {size}x{size}")
-    spec = TranslateSpec(model=model, style=resolve_style(model, StyleChoice(seed=seed)), filter=None, seed=seed)
+    if model.style_dim is None:
+        style = None
+    elif style is None:
+        style = resolve_style(model, StyleChoice(seed=seed))
+    else:
+        style = np.asarray(style, np.float32)[None]
+    spec = TranslateSpec(model=model, style=style, filter=None, seed=seed)
     image, _ = _generate(engine, spec, {"labels": labels_tensor(labels, size)}, spec.style)
     return np.asarray(tensor_to_rgb(image))
 

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     frontend_dir: Path = REPO_ROOT / "frontend"
     # onnxruntime-web's browser runtime, installed by `npm ci` (package.json pins it), for the page's device mode.
     vendor_dir: Path = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
+    # Swagger UI, installed by `npm ci` too, for the API's /docs page.
+    swagger_ui_dir: Path = REPO_ROOT / "node_modules" / "swagger-ui-dist"
     max_upload_bytes: int = Field(default=10 * MEGABYTE, gt=0)
     max_image_side: int = Field(default=4096, gt=0)
     max_ws_message_bytes: int = Field(default=10 * MEGABYTE, gt=0)

@@ -1,5 +1,5 @@
 """Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,build-bank,
-quantize, landscape-card, fixtures} ..."""
+quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
 
 from __future__ import annotations
 
@@ -115,6 +115,33 @@ def _quantize(args: argparse.Namespace) -> None:
     print(f"quantised: {graph}")
 
 
+def _measure_presets(args: argparse.Namespace) -> None:
+    from model_training.preset_looks import format_table, measure_presets, misses
+
+    try:
+        rows = measure_presets(Path(args.weights), args.model, args.write)
+    except ValueError as error:
+        raise SystemExit(f"measure-presets: {error}") from error
+    print("\n".join(format_table(rows)))
+    wrong = misses(rows)
+    print(f"presets with a picture nearer another preset's thumbnail: {', '.join(wrong) if wrong else 'none'}")
+
+
+def _match_presets(args: argparse.Namespace) -> None:
+    from model_training.preset_codes import SearchConfig, match_presets
+
+    import shlex
+
+    command = ["python", "-m", "model_training", "match-presets", "--weights", args.weights, "--model", args.model,
+               "--generations", str(args.generations), *(["--only", *args.only] if args.only else [])]
+    try:
+        match_presets(Path(args.weights), args.model, SearchConfig(generations=args.generations), args.only,
+                      shlex.join(command))
+    except ValueError as error:
+        raise SystemExit(f"match-presets: {error}") from error
+    print(f"codes written to {Path(args.weights) / (args.model + '.json')}")
+
+
 def _fixtures(args: argparse.Namespace) -> None:
     from model_training.data.fixtures import write_fixtures
 
@@ -208,6 +235,20 @@ def main(argv: list[str] | None = None) -> None:
     landscape.add_argument("--out", default="weights/photo-landscape.json", help="the card to write")
     landscape.add_argument("--realism", help="an evaluate-realism report (realism.json) with figures for it")
     landscape.set_defaults(handler=_landscape_card)
+
+    looks = commands.add_parser("measure-presets",
+                                help="do a model's style presets paint their thumbnails' look? (table; --write: card)")
+    looks.add_argument("--weights", default="weights", help="the weights folder")
+    looks.add_argument("--model", required=True, help="a label model with style presets")
+    looks.add_argument("--write", action="store_true", help="write the table into the card's metrics")
+    looks.set_defaults(handler=_measure_presets)
+
+    match = commands.add_parser("match-presets", help="search SPADE preset codes that paint their thumbnails' look")
+    match.add_argument("--weights", default="weights", help="the weights folder (the card is rewritten)")
+    match.add_argument("--model", required=True, help="a SPADE model with style presets")
+    match.add_argument("--generations", type=int, default=12, help="evolution strategy generations per preset")
+    match.add_argument("--only", nargs="*", default=None, help="search only these preset ids")
+    match.set_defaults(handler=_match_presets)
 
     fixtures = commands.add_parser("fixtures", help="write the tiny synthetic datasets the tests use")
     fixtures.add_argument("out")

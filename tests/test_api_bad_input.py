@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from backend.settings import REPO_ROOT
 from model_training.labelsets import LANDSCAPE, colourise
 from tests.helpers import decode, encode, label_png, make_client, photo_png, stripes
 from tests.helpers.tiny_models import CYCLEGAN_ID, FACADES_ID, SEGMENTER_ID, SKETCH_ID, SPADE_ID, Z_DIM
@@ -76,9 +78,12 @@ def test_upload_over_10_mb_is_413(client):
     assert "limit" in error(post(client, "/translate", big), 413)
 
 
-def test_request_body_far_over_the_limit_is_413(client):
+def test_request_body_far_over_the_limit_is_413_stating_the_rule(client):
     huge = b"\0" * (25 * 1024 * 1024)
-    error(post(client, "/segment", huge), 413)
+    detail = error(post(client, "/segment", huge), 413)
+    # The real rule, not one bare number: each file up to MAX_UPLOAD_BYTES, the request up to twice that + 1 MiB.
+    assert "each file may be up to MAX_UPLOAD_BYTES (10485760 bytes)" in detail, detail
+    assert "2 x MAX_UPLOAD_BYTES + 1 MiB (22020096 bytes)" in detail, detail
 
 
 def test_side_over_limit_is_413(client):
@@ -221,6 +226,42 @@ def test_bad_style_image_is_rejected(client):
     assert "style" in error(response, 415)
 
 
+@pytest.mark.parametrize("model, image", [(FACADES_ID, GOOD_LABELS), (CYCLEGAN_ID, photo_png())])
+@pytest.mark.parametrize("fields", [{"style_id": "sunny"}, {"seed": "3"}, {"style_code": json.dumps([0.0] * Z_DIM)}])
+def test_a_style_option_for_a_model_without_styles_is_422_naming_it(client, model, image, fields):
+    (name,) = fields
+    detail = error(post(client, "/translate", image, model=model, **fields), 422)
+    assert detail.startswith(f"{name}: model {model!r} has no styles"), detail
+
+
+def test_a_style_image_for_a_model_without_styles_is_422_naming_it(client):
+    files = {"image": ("i.png", GOOD_LABELS, "image/png"), "style": ("s.png", photo_png(), "image/png")}
+    response = client.post("/translate", data={"model": FACADES_ID}, files=files)
+    assert error(response, 422).startswith(f"style: model {FACADES_ID!r} has no styles")
+
+
+def test_a_bad_file_for_style_code_names_its_field_image(client):
+    detail = error(post(client, "/style-code", b"not an image", model=SPADE_ID), 415)
+    assert detail.startswith("image: "), detail
+
+
 def test_get_on_a_post_route_is_405_json(client):
     assert client.get("/translate").status_code == 405
     assert client.get("/translate").json()["detail"]
+
+
+def test_a_wrong_method_is_405_naming_the_methods_while_the_page_is_served(tiny_weights):
+    """The painter's files are mounted at "/", under every API path: a wrong method on an API path still gets
+    405 with `Allow` listing exactly the methods the document gives the path (HEAD aside)."""
+    with make_client(tiny_weights, frontend_dir=REPO_ROOT / "frontend") as served:
+        assert served.get("/").status_code == 200
+        for path, item in served.get("/openapi.json").json()["paths"].items():
+            declared = {method.upper() for method in item}
+            url = re.sub(r"\{[^}]+\}", "x", path)
+            for method in sorted({"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"} - declared):
+                response = served.request(method, url)
+                assert response.status_code == 405, (method, path, response.status_code)
+                assert set(response.headers["Allow"].split(", ")) - {"HEAD"} == declared, (method, path)
+                assert response.json()["detail"]
+        answer = served.post("/index.html")
+        assert answer.status_code == 405 and answer.headers["Allow"] == "GET, HEAD"

@@ -20,7 +20,9 @@ import httpx
 import pytest
 import yaml
 
+from backend.body_limit import request_limit
 from backend.export_static import vendor_files
+from backend.routes.docs import DOCS_FILES
 from backend.settings import MEGABYTE, Settings
 from tests.helpers.server import free_port, wait_until_healthy
 
@@ -215,6 +217,12 @@ def test_dockerfile_ships_what_the_page_loads_of_the_pinned_onnxruntime_web_and_
     assert shipped and shipped == {word for word in runs.split() if word.startswith("ort")}
     (copy,) = [a for a in final_stage(dockerfile).all("COPY") if "--from=onnxruntime-web" in a]
     assert Path(copy.split()[-1]) == Settings.model_fields["vendor_dir"].default.relative_to(REPO), "VENDOR_DIR"
+    # And of swagger-ui-dist, the files the /docs page loads, where SWAGGER_UI_DIR looks for them.
+    assert "swagger-ui-dist" in json.loads((REPO / "package.json").read_text())["dependencies"]
+    swagger = dockerfile.stage("swagger-ui")
+    assert set(DOCS_FILES) == {word for word in " ".join(swagger.all("RUN")).split() if word in DOCS_FILES}
+    (copy,) = [a for a in final_stage(dockerfile).all("COPY") if "--from=swagger-ui" in a]
+    assert Path(copy.split()[-1]) == Settings.model_fields["swagger_ui_dir"].default.relative_to(REPO)
     served = [final_stage(dockerfile), *(dockerfile.stage(n) for n in ("runtime-cpu", "runtime-gpu", "cuda-python"))]
     assert not [run for stage in served for run in stage.all("RUN") if re.search(r"\b(nodejs|npm)\b", run)]
 
@@ -346,7 +354,7 @@ def test_nginx_proxies_to_the_replicas_with_websocket_upgrades(compose):
     assert compose["services"]["load-balancer"]["ports"][0].split(":")[1] == listen.split()[1].rstrip(";")
     (body,) = [d for d in directives if d.startswith("client_max_body_size ")]
     limit_mb = int(body.split()[1].rstrip(";").rstrip("m"))
-    assert limit_mb * MEGABYTE >= 2 * Settings.model_fields["max_upload_bytes"].default + MEGABYTE
+    assert limit_mb * MEGABYTE >= request_limit(Settings.model_fields["max_upload_bytes"].default)
 
 
 # --- docs/operations.md

@@ -32,5 +32,5 @@ async def style_code(
     styled_model = pipeline.resolve_style_encoder(engine, model)
     note_model(request, styled_model.id)
     data = await read_upload(image, limits)
-    code, ms = await run_in_threadpool(pipeline.encode_style_image, engine, styled_model, data, limits)
+    code, ms = await run_in_threadpool(pipeline.encode_style_image, engine, styled_model, data, limits, "image")
     return StyleCode(model=styled_model.id, code=[float(v) for v in code], model_ms=round(ms, 2))

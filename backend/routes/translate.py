@@ -14,6 +14,7 @@ from backend.routes.deps import (MODEL_ROUTE_ERRORS, PICTURE_RESPONSE, PictureFo
                                  read_upload)
 
 router = APIRouter(tags=["generate"])
+NO_STYLES = "a model without styles (pix2pix, CycleGAN) answers 422."
 
 
 @router.post("/translate", response_class=Response, dependencies=PROTECTED_WORK,
@@ -24,10 +25,13 @@ async def translate(
     limits: LimitsDep,
     image: Annotated[UploadFile, File(description="Label map (index PNG or label colours), sketch or photo.")],
     model: Annotated[str | None, Form(description="Model id; default: the first SPADE model.")] = None,
-    style: Annotated[UploadFile | None, File(description="An image whose style SPADE or the hybrid follows.")] = None,
-    style_id: Annotated[str | None, Form(description="A style preset id of the model.")] = None,
-    style_code: Annotated[str | None, Form(description="JSON list of style_dim numbers, as /style-code gives.")] = None,
-    seed: Annotated[int | None, Form(ge=0, le=MAX_SEED, description="Seeds a random style (hybrid: canvas).")] = None,
+    style: Annotated[UploadFile | None, File(description="An image whose style SPADE or the hybrid follows; "
+                                                         f"{NO_STYLES}")] = None,
+    style_id: Annotated[str | None, Form(description=f"A style preset id of the model; {NO_STYLES}")] = None,
+    style_code: Annotated[str | None, Form(description="JSON list of style_dim numbers, as /style-code gives; "
+                                                       f"{NO_STYLES}")] = None,
+    seed: Annotated[int | None, Form(ge=0, le=MAX_SEED,
+                                     description=f"Seeds a random style (hybrid: canvas); {NO_STYLES}")] = None,
     filter: Annotated[str | None, Form(description="A CycleGAN model id applied to the result.")] = None,
     format: Annotated[PictureFormat, Form(description="The picture's encoding: png (lossless, the default), "
                                                       "jpeg or webp (smaller).")] = "png",
