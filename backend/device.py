@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from backend.cards import ModelCard
-from backend.engine import TRANSLATOR_PREFERENCE, InferenceEngine, LoadedModel, file_sha256, weights_file
+from backend.engine import InferenceEngine, LoadedModel, file_sha256, preferred_translator, weights_file
 
 MANIFEST_VERSION = 1
 FILES_URL = "device/files/"
@@ -109,7 +109,8 @@ def _model_entry(model: LoadedModel, weights_dir: Path, collector: _Collector) -
 
 def _default_model(models: list[DeviceModel]) -> str | None:
     runnable = [m for m in models if m.server_only is None]
-    return next((m.id for kind in TRANSLATOR_PREFERENCE for m in runnable if m.card.kind == kind), None)
+    preferred = preferred_translator(runnable)
+    return preferred.id if preferred is not None else None
 
 
 def build_bundle(engine: InferenceEngine, weights_dir: Path, *, with_server_only: bool = True,

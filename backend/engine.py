@@ -32,7 +32,20 @@ ModelState = Literal["ready", "failed"]
 Graph = Literal["generator", "style_encoder"]
 RunObserver = Callable[[str, float], None]  # (model id, seconds)
 LATENCY_RUNS = 3
-TRANSLATOR_PREFERENCE = ("spade", "hybrid", "pix2pix", "cyclegan")  # paintable inputs first
+# The model the painter opens with: the first ready one in this order of (kind, hybrid renderer). The
+# patch-synthesis landscape renderer measures the most photo-like (README, "How photo-like?"), then SPADE;
+# paintable inputs before filters.
+TRANSLATOR_PREFERENCE = (("hybrid", "patch-synthesis"), ("spade", None), ("hybrid", None), ("pix2pix", None),
+                         ("cyclegan", None))
+
+
+def preferred_translator(models: list[Any]) -> Any | None:
+    """The first of `models` (anything with a `.card`) in the order of TRANSLATOR_PREFERENCE."""
+    for kind, renderer in TRANSLATOR_PREFERENCE:
+        for model in models:
+            if model.card.kind == kind and ("patch-synthesis" if model.card.graphless else None) == renderer:
+                return model
+    return None
 
 
 class ModelLoadError(Exception):
@@ -305,12 +318,8 @@ class InferenceEngine:
         return model
 
     def default_translator(self) -> LoadedModel | None:
-        """The model the painter opens with: the first ready one in the order of TRANSLATOR_PREFERENCE."""
-        for kind in TRANSLATOR_PREFERENCE:
-            for model in self.ready_models():
-                if model.card.kind == kind:
-                    return model
-        return None
+        """The model the painter opens with (see TRANSLATOR_PREFERENCE)."""
+        return preferred_translator(self.ready_models())
 
     def default_segmenter(self) -> LoadedModel | None:
         return next((m for m in self.ready_models() if m.card.kind == "segmenter"), None)

@@ -15,7 +15,7 @@ from backend.cards import load_card
 from backend.engine import InferenceEngine, num_classes
 from backend.landscape import LandscapeRenderer, RenderState, retrieve
 from tests.helpers import decode, label_png, make_client, stripes
-from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID
+from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID, SPADE_ID
 
 SKY, TREE, GRASS, WATER = 0, 1, 3, 4
 
@@ -168,3 +168,11 @@ def test_a_newer_stroke_cancels_the_rest_of_a_progressive_frame(landscape_weight
 def test_level_sides_follow_the_card_size(renderer: LandscapeRenderer, engine: InferenceEngine):
     assert renderer.level_sides == [16, 32, 64]
     assert num_classes(engine.get(LANDSCAPE_ID).card) == 8
+
+
+def test_the_server_opens_on_the_landscape_renderer_and_the_device_on_a_model_it_runs(landscape_weights: Path):
+    with make_client(landscape_weights) as client:
+        assert client.get("/models").json()["default_model"] == LANDSCAPE_ID
+        manifest = client.get("/device/manifest.json").json()
+        assert manifest["default_model"] == SPADE_ID
+        assert next(m for m in manifest["models"] if m["id"] == LANDSCAPE_ID)["server_only"]
