@@ -8,6 +8,11 @@ Painters alternate between two kinds:
 A probe polls `/healthz` every 100 ms throughout. Without --url the server runs in this process on the
 weights folder; with --url its memory is measured only when --pid names its process.
 
+Behind a load balancer a replica may go away mid-run. A Generate click that fails to reach a server (or gets
+502/503/504) is tried once more a second later, as a painter would click again; the retry is counted, and
+only a failed retry is an error. A live painter whose socket closes reconnects as the page does (after 0.5 s,
+doubling up to 8 s), sends its config again and then its latest drawing; reconnections are counted.
+
 Goals (--check makes a missed goal exit 1): zero errors, /healthz p99 under 100 ms, server memory growth
 under 50 MB, and every live painter received the answer to the last frame of every stroke.
 """
@@ -51,6 +56,9 @@ PEN_UP_S = (0.2, 0.8)  # between strokes
 REQUEST_TIMEOUT_S = 60.0
 HEALTHZ_TIMEOUT_S = 5.0
 LATEST_FRAME_TIMEOUT_S = 30.0
+RETRY_AFTER_S = 1.0
+RETRY_STATUSES = (502, 503, 504)  # the balancer had no replica to give, or the replica went away
+RECONNECT_MIN_S, RECONNECT_MAX_S = 0.5, 8.0  # frontend/js/connection.js
 SCENE_COUNT = 6
 MAX_PAINTERS = 256
 MAX_DURATION_S = 3600.0
@@ -107,6 +115,8 @@ class Tally:
     healthz_ms: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     translate_requests: int = 0
+    translate_retries: int = 0
+    ws_reconnects: int = 0
     frames_sent: int = 0
     frames_answered: int = 0
     strokes: int = 0
@@ -185,6 +195,17 @@ def _elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+async def post_translate(http: httpx.AsyncClient, form: dict[str, str], drawing: bytes) -> str | None:
+    """None when the answer is a picture, else what went wrong (an error kind)."""
+    try:
+        response = await http.post("/translate", data=form, files={"image": ("drawing.png", drawing, "image/png")})
+    except httpx.HTTPError as exc:
+        return f"translate_{type(exc).__name__}"
+    if response.status_code != 200:
+        return f"translate_http_{response.status_code}"
+    return None if response.content.startswith(PNG_SIGNATURE) else "translate_not_png"
+
+
 async def click_generate(base_url: str, target: Target, limits: Limits, tally: Tally,
                          rng: np.random.Generator, headers: dict[str, str]) -> None:
     """A painter who edits, clicks Generate, looks at the picture, and edits again."""
@@ -197,18 +218,16 @@ async def click_generate(base_url: str, target: Target, limits: Limits, tally: T
             drawing = target.scenes[int(rng.integers(len(target.scenes)))]
             tally.translate_requests += 1
             start = time.perf_counter()
-            try:
-                response = await http.post("/translate", data=form,
-                                           files={"image": ("drawing.png", drawing, "image/png")})
-            except httpx.HTTPError as exc:
-                tally.errors[f"translate_{type(exc).__name__}"] += 1
+            error = await post_translate(http, form, drawing)
+            if error is not None and (not error.startswith("translate_http_")
+                                      or int(error.rsplit("_", 1)[1]) in RETRY_STATUSES):
+                tally.translate_retries += 1
+                await asyncio.sleep(RETRY_AFTER_S)
+                error = await post_translate(http, form, drawing)
+            if error is None:
+                tally.translate_ms.append(_elapsed_ms(start))  # as the painter waited, the retry included
             else:
-                if response.status_code != 200:
-                    tally.errors[f"translate_http_{response.status_code}"] += 1
-                elif not response.content.startswith(PNG_SIGNATURE):
-                    tally.errors["translate_not_png"] += 1
-                else:
-                    tally.translate_ms.append(_elapsed_ms(start))
+                tally.errors[error] += 1
             await asyncio.sleep(min(rng.uniform(*THINK_S), limits.remaining_s()))
 
 
@@ -224,6 +243,7 @@ class LiveSession:
         self.latest_result = 0
         self.closed = False
         self.changed = asyncio.Event()
+        self.receiver: asyncio.Task | None = None
 
     async def send(self, frame: bytes) -> None:
         self.last_sent += 1
@@ -265,7 +285,7 @@ class LiveSession:
                 image = None
                 self.changed.set()
         except ConnectionClosed:
-            self.tally.errors["ws_closed_by_server"] += 1
+            pass  # the painter reconnects
         finally:
             self.closed = True
             self.changed.set()
@@ -284,48 +304,109 @@ class LiveSession:
         return self.latest_result == self.last_sent
 
 
+class Refused(Exception):
+    """The server answered the config with something else than its acceptance."""
+
+
+async def open_session(url: str, target: Target, tally: Tally, headers: dict[str, str]) -> LiveSession:
+    """Connect, send the config and wait for its acceptance, as the page does on every (re)connection."""
+    socket = await connect(url, additional_headers=headers, max_size=None, proxy=None, open_timeout=REQUEST_TIMEOUT_S)
+    try:
+        await socket.send(json.dumps({"type": "config", "model": target.model_id}))
+        reply = json.loads(await asyncio.wait_for(socket.recv(), REQUEST_TIMEOUT_S))
+    except BaseException:
+        await socket.close()
+        raise
+    if reply.get("type") != "config":
+        await socket.close()
+        raise Refused(str(reply)[:200])
+    session = LiveSession(socket, tally)
+    session.receiver = asyncio.create_task(session.receive())
+    return session
+
+
+async def close_session(session: LiveSession) -> None:
+    session.receiver.cancel()
+    try:
+        await session.receiver
+    except asyncio.CancelledError:
+        pass
+    await session.socket.close()
+
+
+async def reopen_session(url: str, target: Target, tally: Tally, headers: dict[str, str]) -> LiveSession | None:
+    """The page's reconnection: wait 0.5 s, doubling to 8 s, until a server accepts; None after
+    LATEST_FRAME_TIMEOUT_S."""
+    wait_s, deadline = RECONNECT_MIN_S, time.monotonic() + LATEST_FRAME_TIMEOUT_S
+    while time.monotonic() + wait_s < deadline:
+        await asyncio.sleep(wait_s)
+        try:
+            session = await open_session(url, target, tally, headers)
+        except (OSError, asyncio.TimeoutError, WebSocketException, Refused):
+            wait_s = min(wait_s * 2, RECONNECT_MAX_S)
+            continue
+        tally.ws_reconnects += 1
+        return session
+    return None
+
+
 async def paint_live(base_url: str, target: Target, limits: Limits, tally: Tally, rng: np.random.Generator,
                      headers: dict[str, str], frame_interval_s: float) -> bool:
     """A painter drawing strokes on the live canvas; True when every stroke's last frame was answered."""
     url = base_url.replace("http", "ws", 1) + "/ws"
-    every_latest = True
     try:
-        async with connect(url, additional_headers=headers, max_size=None, proxy=None,
-                           open_timeout=REQUEST_TIMEOUT_S) as socket:
-            await socket.send(json.dumps({"type": "config", "model": target.model_id}))
-            reply = json.loads(await asyncio.wait_for(socket.recv(), REQUEST_TIMEOUT_S))
-            if reply.get("type") != "config":
-                tally.errors["ws_config_refused"] += 1
-                return False
-            session = LiveSession(socket, tally)
-            receiver = asyncio.create_task(session.receive())
-            while limits.open() and not session.closed:
-                stroke = target.strokes[int(rng.integers(len(target.strokes)))]
-                length = int(rng.integers(STROKE_FRAMES[0], STROKE_FRAMES[1] + 1))
-                sent = 0
-                for drawing in stroke[:length]:
-                    if not limits.take():
-                        break
-                    await session.send(drawing)
-                    sent += 1
-                    await asyncio.sleep(frame_interval_s)
-                if sent == 0:
-                    break
-                tally.strokes += 1
-                if await session.latest_answered(LATEST_FRAME_TIMEOUT_S):
-                    tally.strokes_with_latest_answered += 1
-                else:
-                    tally.errors["ws_latest_frame_unanswered"] += 1
-                    every_latest = False
-                await asyncio.sleep(min(rng.uniform(*PEN_UP_S), limits.remaining_s()))
-            receiver.cancel()
-            try:
-                await receiver
-            except asyncio.CancelledError:
-                pass
+        session = await open_session(url, target, tally, headers)
+    except Refused:
+        tally.errors["ws_config_refused"] += 1
+        return False
     except (OSError, asyncio.TimeoutError, WebSocketException) as exc:
         tally.errors[f"ws_{type(exc).__name__}"] += 1
         return False
+
+    async def send(drawing: bytes) -> bool:
+        """Send a frame, reconnecting first when the socket has closed; False when no server takes it."""
+        nonlocal session
+        while True:
+            if not session.closed:
+                try:
+                    await session.send(drawing)
+                    return True
+                except ConnectionClosed:
+                    pass
+            await close_session(session)
+            reopened = await reopen_session(url, target, tally, headers)
+            if reopened is None:
+                return False
+            session = reopened
+
+    every_latest = True
+    while limits.open():
+        stroke = target.strokes[int(rng.integers(len(target.strokes)))]
+        length = int(rng.integers(STROKE_FRAMES[0], STROKE_FRAMES[1] + 1))
+        sent, connected = 0, True
+        for drawing in stroke[:length]:
+            if not limits.take():
+                break
+            connected = await send(drawing)
+            if not connected:
+                break
+            sent += 1
+            await asyncio.sleep(frame_interval_s)
+        if sent == 0:
+            break
+        tally.strokes += 1
+        # A socket that closes before the answer: reconnect and send the latest drawing again, as the page does.
+        while connected and not await session.latest_answered(LATEST_FRAME_TIMEOUT_S) and session.closed:
+            connected = await send(stroke[sent - 1])
+        if connected and session.latest_result == session.last_sent:
+            tally.strokes_with_latest_answered += 1
+        else:
+            tally.errors["ws_latest_frame_unanswered" if connected else "ws_reconnect_failed"] += 1
+            every_latest = False
+            if not connected:
+                break
+        await asyncio.sleep(min(rng.uniform(*PEN_UP_S), limits.remaining_s()))
+    await close_session(session)
     return every_latest
 
 
@@ -443,13 +524,14 @@ def build_report(base_url: str, model_id: str, painters: int, limits: dict[str, 
         "limits": limits,
         "elapsed_s": round(elapsed_s, 2),
         "translate": {"requests": tally.translate_requests, "ok": len(tally.translate_ms),
+                      "retries": tally.translate_retries,
                       "per_s": round(len(tally.translate_ms) / elapsed_s, 2), "latency": _latency(tally.translate_ms)},
         "websocket": {"frames_sent": tally.frames_sent, "frames_answered": tally.frames_answered,
                       "frames_superseded": tally.frames_sent - tally.frames_answered,
                       "answered_per_s": round(tally.frames_answered / elapsed_s, 2),
                       "latency": _latency(tally.frame_ms), "strokes": tally.strokes,
                       "strokes_with_latest_answered": tally.strokes_with_latest_answered,
-                      "painters_with_every_latest_frame": sum(live_verdicts)},
+                      "painters_with_every_latest_frame": sum(live_verdicts), "reconnects": tally.ws_reconnects},
         "healthz": {"probes": len(tally.healthz_ms), "latency": healthz},
         "errors": dict(sorted(tally.errors.items())),
         "memory_mb": {"before": memory_before, "after": memory_after, "growth": growth},
@@ -483,10 +565,11 @@ def print_report(report: dict[str, Any]) -> None:
     translate, ws, memory = report["translate"], report["websocket"], report["memory_mb"]
     print(f"{report['url']}  model {report['model']}  painters {report['painters']['translate']} Generate + "
           f"{report['painters']['websocket']} live  for {report['elapsed_s']} s")
-    print(f"translate   {translate['ok']}/{translate['requests']} ok, {translate['per_s']} req/s")
+    print(f"translate   {translate['ok']}/{translate['requests']} ok ({translate['retries']} retried), "
+          f"{translate['per_s']} req/s")
     print(f"websocket   {ws['frames_answered']}/{ws['frames_sent']} frames answered ({ws['frames_superseded']} "
           f"superseded), {ws['answered_per_s']} frames/s; latest frame answered in "
-          f"{ws['strokes_with_latest_answered']}/{ws['strokes']} strokes")
+          f"{ws['strokes_with_latest_answered']}/{ws['strokes']} strokes; {ws['reconnects']} reconnections")
     print(_row("translate latency", translate["latency"]))
     print(_row("ws frame latency", ws["latency"]))
     print(_row(f"healthz ({report['healthz']['probes']})", report["healthz"]["latency"]))

@@ -15,11 +15,12 @@ STARTUP_TIMEOUT_S = 30.0
 
 
 @contextmanager
-def serve_in_background(app: FastAPI, ws_max_size: int = 16 * 1024 * 1024) -> Iterator[str]:
-    """Yields the base URL (`http://127.0.0.1:<port>`) once the server accepts requests."""
+def serve_in_background(app: FastAPI, ws_max_size: int = 16 * 1024 * 1024, port: int = 0) -> Iterator[str]:
+    """Yields the base URL (`http://127.0.0.1:<port>`) once the server accepts requests. With port 0 the
+    kernel picks a free port; handing the bound socket over avoids a race."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))  # the kernel picks a free port; handing the socket over avoids a race
+    listener.bind(("127.0.0.1", port))
     port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, ws_max_size=ws_max_size))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)

@@ -25,6 +25,7 @@ from torch import nn
 from model_training import runtime as rt
 from model_training.config import SpadeModelConfig, TrainConfig
 from model_training.datasets import build_dataset, label_set_of
+from model_training.distributed import unwrap
 from model_training.export import strip_spectral_norm
 from model_training.labelsets import colourise, num_classes
 from model_training.models.spade import CLADE, SPADE, SPADEGenerator, StyleEncoder, one_hot
@@ -157,7 +158,6 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     for i in range(labels.shape[0])]
         return torch.from_numpy(np.concatenate(pictures))
 
-    style_rng = torch.Generator().manual_seed(config.run.seed + counters["step"])
     batches = rt.StepBatches(train_set, config.run.batch_size, config.run.seed, run.rank, run.world_size)
     loader = rt.batch_loader(train_set, batches, counters["step"], config.run.max_steps, config.run.num_workers)
     val_batch = rt.collate([val_set[i] for i in range(min(4, len(val_set)))])
@@ -165,7 +165,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         for batch in loader:
             rt.linear_decay(optimiser, config.optim.lr_g, loop.step, config.run.max_steps, config.optim.decay_from)
             labels = batch["labels"]
-            styles = random_styles(gaussian, labels.shape[0], style_rng)
+            # Each example's style is drawn from its own seed, like its augmentation: a resumed run and
+            # any number of ranks draw the styles one process would.
+            styles = torch.cat([random_styles(gaussian, 1, torch.Generator().manual_seed(seed))
+                                for _, seed in batches.keys(loop.step)])
             target = teacher_picture(labels, styles)
             generator.train()
             picture = generator(one_hot(labels.to(run.device), classes), styles.to(run.device))
@@ -174,7 +177,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             losses["l1_to_teacher"].backward()
             optimiser.step()
 
-            sample = lambda path: save_samples(generator, teacher_picture, gaussian, val_batch, label_set,
+            sample = lambda path: save_samples(unwrap(generator), teacher_picture, gaussian, val_batch, label_set,
                                                run, path)
             if loop.step_done(labels.shape[0], losses, sample):
                 break

@@ -4,6 +4,7 @@ a resumable batch order, checkpoints (periodic, at exit and on Ctrl-C), mixed pr
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from model_training import distributed
 from model_training.config import TrainConfig, dump_toml
 from model_training.data.transforms import tensor_to_uint8
 
@@ -51,8 +52,7 @@ class Runtime:
 
 def setup(config: TrainConfig) -> Runtime:
     """Pick the device, threads and precision; join the process group when launched by torchrun."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    rank, world_size, local_world_size = distributed.world()
     want_cuda = config.run.device == "cuda" or (config.run.device == "auto" and torch.cuda.is_available())
     if want_cuda:
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -61,9 +61,10 @@ def setup(config: TrainConfig) -> Runtime:
         torch.backends.cudnn.benchmark = True
     else:
         device = torch.device("cpu")
-        torch.set_num_threads(config.run.threads or os.cpu_count() or 1)
+        # The node's cores shared between its ranks, unless the config says otherwise.
+        torch.set_num_threads(config.run.threads or max(1, (os.cpu_count() or 1) // local_world_size))
     if world_size > 1:
-        dist.init_process_group("nccl" if want_cuda else "gloo")
+        distributed.join("nccl" if want_cuda else "gloo")
     amp_dtype = None
     if want_cuda and config.run.amp:
         # bf16 needs no loss scaling; older GPUs fall back to fp32 rather than juggling GradScalers.
@@ -136,12 +137,15 @@ def linear_decay(optimizer: torch.optim.Optimizer, base_lr: float, step: int, ma
 class Checkpointer:
     """Saves everything needed to continue exactly: modules, optimizers, step, counters, RNG states, config.
 
-    Writes atomically (temp file + rename) every `minutes`, at the end and when interrupted."""
+    `state` is the same on every rank (DDP keeps weights and optimizers equal); `per_rank` objects (and the
+    RNGs) differ between ranks, so each rank's are kept. Saving is collective: every rank calls `save` at the
+    same step, rank 0 writes atomically (temp file + rename)."""
 
-    def __init__(self, config: TrainConfig, runtime: Runtime, state: dict[str, object]):
+    def __init__(self, config: TrainConfig, runtime: Runtime, state: dict[str, object],
+                 per_rank: dict[str, object] | None = None):
         self.out_dir = Path(config.run.out_dir)
         self.path = self.out_dir / "checkpoint.pt"
-        self.config, self.runtime, self.state = config, runtime, state
+        self.config, self.runtime, self.state, self.per_rank = config, runtime, state, per_rank or {}
         self.interval = config.run.checkpoint_minutes * 60
         self.last_save = time.monotonic()
         self.started, self.cpu_started = time.monotonic(), time.process_time()
@@ -150,11 +154,9 @@ class Checkpointer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "config.toml").write_text(dump_toml(config))
             # The exact commands that made this run, for the model card.
+            launcher = f"torchrun ({runtime.world_size} processes) " if runtime.world_size > 1 else ""
             with open(self.out_dir / "commands.txt", "a") as log:
-                log.write("python -m model_training " + shlex.join(sys.argv[1:]) + "\n")
-
-    def _unwrap(self, obj):
-        return obj.module if isinstance(obj, torch.nn.parallel.DistributedDataParallel) else obj
+                log.write(launcher + "python -m model_training " + shlex.join(sys.argv[1:]) + "\n")
 
     def elapsed_seconds(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
@@ -165,35 +167,61 @@ class Checkpointer:
             raise FileNotFoundError(f"--resume: no checkpoint at {self.path}")
         saved = torch.load(self.path, map_location=self.runtime.device, weights_only=False)
         for name, obj in self.state.items():
-            self._unwrap(obj).load_state_dict(saved["state"][name])
-        torch.set_rng_state(saved["rng"]["torch"])
-        np.random.set_state(saved["rng"]["numpy"])
-        random.setstate(saved["rng"]["python"])
-        if self.runtime.device.type == "cuda" and saved["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state(saved["rng"]["cuda"])
+            distributed.unwrap(obj).load_state_dict(saved["state"][name])
+        ranks = saved.get("ranks") or [{"rng": saved["rng"], **{n: saved["state"][n] for n in self.per_rank}}]
+        if len(ranks) == self.runtime.world_size:
+            mine = ranks[self.runtime.rank]
+            for name, obj in self.per_rank.items():
+                obj.load_state_dict(mine[name])
+            self._set_rng(mine["rng"])
+        elif self.runtime.is_main:
+            # Weights and optimizers carry over; random draws and batches follow the new number of ranks.
+            print(f"resuming a {len(ranks)}-process run on {self.runtime.world_size}: "
+                  "it continues, but not exactly as the original would have")
         self.elapsed_before = saved["counters"].get("seconds", 0.0)
         self.cpu_before = saved["counters"].get("cpu_seconds", 0.0)
         return {k: v for k, v in saved["counters"].items() if k not in ("seconds", "cpu_seconds", "device")}
 
+    def _rng(self) -> dict:
+        return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state() if self.runtime.device.type == "cuda" else None}
+
+    def _set_rng(self, rng: dict) -> None:
+        torch.set_rng_state(rng["torch"].cpu())
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+        if self.runtime.device.type == "cuda" and rng.get("cuda") is not None:
+            torch.cuda.set_rng_state(rng["cuda"].cpu())
+
+    def weights_sha256(self) -> str:
+        """A digest of every trained weight: DDP keeps it the same on every rank."""
+        digest = hashlib.sha256()
+        for obj in self.state.values():
+            if isinstance(obj, torch.nn.Module):
+                for parameter in distributed.unwrap(obj).parameters():
+                    digest.update(parameter.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
+
     def save(self, counters: dict) -> None:
+        """Collective: every rank calls it at the same step."""
+        mine = {"rng": self._rng(), "weights_sha256": self.weights_sha256(),
+                **{name: obj.state_dict() for name, obj in self.per_rank.items()}}
+        ranks = distributed.gather_to_main(mine)
+        self.last_save = time.monotonic()
         if not self.runtime.is_main:
             return
+        if len({r["weights_sha256"] for r in ranks}) > 1:
+            print(f"warning: the ranks' weights differ at step {counters['step']} (they should not under DDP)")
         payload = {
-            "state": {name: self._unwrap(obj).state_dict() for name, obj in self.state.items()},
+            "state": {name: distributed.unwrap(obj).state_dict() for name, obj in self.state.items()},
+            "ranks": ranks,
             "counters": {**counters, "seconds": self.elapsed_seconds(), "device": self.runtime.device.type,
                          "cpu_seconds": self.cpu_seconds()},
             "config": self.config.to_dict(),
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "numpy": np.random.get_state(),
-                "python": random.getstate(),
-                "cuda": torch.cuda.get_rng_state() if self.runtime.device.type == "cuda" else None,
-            },
         }
         tmp = self.path.with_suffix(".tmp")
         torch.save(payload, tmp)
         os.replace(tmp, self.path)
-        self.last_save = time.monotonic()
 
     def cpu_seconds(self) -> float:
         return self.cpu_before + time.process_time() - self.cpu_started
@@ -203,9 +231,8 @@ class Checkpointer:
         budget = self.config.run.max_cpu_minutes * 60
         return budget > 0 and self.cpu_seconds() >= budget
 
-    def maybe_save(self, counters: dict) -> None:
-        if time.monotonic() - self.last_save >= self.interval:
-            self.save(counters)
+    def save_due(self) -> bool:
+        return time.monotonic() - self.last_save >= self.interval
 
 
 def save_sheet(rows: list[list[torch.Tensor]], path: Path) -> None:
@@ -224,8 +251,11 @@ def save_sheet(rows: list[list[torch.Tensor]], path: Path) -> None:
 
 class TrainingLoop:
     """The bookkeeping every trainer does after each step: counters, the progress bar with losses and
-    images/s, `losses.jsonl`, sample sheets, periodic checkpoints and the CPU-time budget. As a context
-    manager it turns Ctrl-C and SIGTERM into a clean stop, and always writes a final checkpoint."""
+    images/s, `losses.jsonl`, sample sheets, periodic checkpoints and the CPU-time budget.
+
+    As a context manager it turns Ctrl-C and SIGTERM into a stop at the end of the step (every rank stops at
+    the same step) and writes a final checkpoint. A second Ctrl-C stops at once, without one: the step was
+    half done. A rank that fails makes every other one stop with a message, not hang in a collective."""
 
     def __init__(self, config: TrainConfig, runtime: Runtime, checkpointer: Checkpointer, counters: dict):
         from tqdm import tqdm
@@ -233,25 +263,54 @@ class TrainingLoop:
         self.config, self.runtime, self.checkpointer, self.counters = config, runtime, checkpointer, counters
         self.bar = tqdm(total=config.run.max_steps, initial=counters["step"], disable=not runtime.is_main,
                         dynamic_ncols=True, smoothing=0.05, mininterval=2.0)
+        self.stop_signal: str | None = None
 
     @property
     def step(self) -> int:
         return self.counters["step"]
 
-    def __enter__(self) -> "TrainingLoop":
-        def on_sigterm(signum, frame):
+    def say(self, message: str) -> None:
+        if self.runtime.is_main:
+            self.bar.write(message)
+
+    def _on_signal(self, signum, frame) -> None:
+        # torchrun passes its own Ctrl-C or SIGTERM on to every rank.
+        if self.stop_signal is None:
+            self.stop_signal = signal.Signals(signum).name
+            self.say(f"{self.stop_signal}: stopping after this step with a checkpoint "
+                     "(Ctrl-C again: stop now, without one)")
+        elif signum == signal.SIGINT:
             raise KeyboardInterrupt
 
-        self._previous_handler = signal.signal(signal.SIGTERM, on_sigterm)
+    def __enter__(self) -> "TrainingLoop":
+        self._previous_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def __exit__(self, kind, error, traceback) -> bool:
-        signal.signal(signal.SIGTERM, self._previous_handler)
-        if kind is KeyboardInterrupt:
-            self.bar.write("interrupted: saving a checkpoint")
-        self.checkpointer.save(self.counters)
+        # Our handlers stay until the end: torchrun sends SIGTERM to the other ranks as soon as one fails,
+        # and the default handler would end them before they say why.
         self.bar.close()
-        return kind is KeyboardInterrupt
+        last = f"the last checkpoint ({self.checkpointer.path}) is where --resume continues from"
+        try:
+            if kind is None:
+                self.checkpointer.save(self.counters)
+                if self.stop_signal or self.step < self.config.run.max_steps:
+                    self.say(f"stopped after step {self.step}: checkpoint saved, continue with --resume")
+                return False
+            if kind is KeyboardInterrupt:
+                message = f"rank {self.runtime.rank}: stopped at once during step {self.step + 1}; {last}"
+            elif self.runtime.world_size > 1 and distributed.is_peer_failure(error):
+                message = (f"rank {self.runtime.rank}: another rank stopped during step {self.step + 1} (it failed, "
+                           f"was killed or lost its connection): stopping too; {last}\n"
+                           f"  ({str(error).splitlines()[0]})")
+            else:
+                return False
+            print(message, file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
+        finally:
+            distributed.leave()
+            for sig, handler in self._previous_handlers.items():
+                signal.signal(sig, handler)
 
     def step_done(self, images: int, losses: dict[str, torch.Tensor | float], sample) -> bool:
         """Record a finished step; `sample(path)` writes a sample sheet. True when the run must stop."""
@@ -261,6 +320,7 @@ class TrainingLoop:
                          "losses": values}
         self.bar.update(1)
         if step % run.log_every == 0:
+            # Rank 0's own batch: the loss of one rank's share of the step.
             if self.runtime.is_main:
                 with open(Path(run.out_dir) / "losses.jsonl", "a") as log:
                     log.write(json.dumps({"step": step, **values}) + "\n")
@@ -268,8 +328,11 @@ class TrainingLoop:
                                  | {"img_s": f"{(self.bar.format_dict.get('rate') or 0.0) * run.batch_size:.1f}"})
         if self.runtime.is_main and (step + 1) % run.sample_every == 0:
             sample(Path(run.out_dir) / f"samples/{step + 1:06d}.png")
-        self.checkpointer.maybe_save(self.counters)
-        if self.checkpointer.out_of_time():
-            self.bar.write(f"CPU-time budget of {run.max_cpu_minutes} minutes used: stopping")
-            return True
-        return False
+        out_of_time = self.checkpointer.out_of_time()
+        # Ranks keep their own clocks and receive signals apart: they agree, so all stop (or save) together.
+        stop, save = distributed.any_rank([self.stop_signal is not None or out_of_time, self.checkpointer.save_due()])
+        if out_of_time:
+            self.say(f"CPU-time budget of {run.max_cpu_minutes} minutes used: stopping")
+        if save and not stop:
+            self.checkpointer.save(self.counters)
+        return stop

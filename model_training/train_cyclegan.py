@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from model_training import runtime as rt
 from model_training.config import TrainConfig
 from model_training.datasets import build_dataset
+from model_training.distributed import unwrap
 from model_training.losses import lsgan
 from model_training.models.cyclegan import ImagePool, ResnetGenerator
 from model_training.models.discriminators import NLayerDiscriminator
@@ -38,8 +39,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=config.optim.lr_d, betas=betas)
     pool_a = ImagePool(m.pool_size, seed=config.run.seed * 2 + run.rank * 1_000_003)
     pool_b = ImagePool(m.pool_size, seed=config.run.seed * 2 + 1 + run.rank * 1_000_003)
+    # Each rank keeps its own history of fakes.
     ckpt = rt.Checkpointer(config, run, {"G_AB": g_ab, "G_BA": g_ba, "D_A": d_a, "D_B": d_b,
-                                         "opt_g": opt_g, "opt_d": opt_d, "pool_A": pool_a, "pool_B": pool_b})
+                                         "opt_g": opt_g, "opt_d": opt_d}, per_rank={"pool_A": pool_a, "pool_B": pool_b})
     counters = ckpt.resume() if resume else {"step": 0, "images_seen": 0}
 
     batches = rt.StepBatches(train_set, config.run.batch_size, config.run.seed, run.rank, run.world_size)
@@ -84,7 +86,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             opt_d.step()
 
             losses = {"d_a": loss_d_a, "d_b": loss_d_b, "g_gan": loss_gan, "cycle": loss_cycle, "idt": loss_identity}
-            sample = lambda path: save_samples(g_ab, g_ba, val_batch, run, path)
+            sample = lambda path: save_samples(unwrap(g_ab), unwrap(g_ba), val_batch, run, path)
             if loop.step_done(len(real_a), losses, sample):
                 break
     return ckpt.path

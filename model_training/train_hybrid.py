@@ -21,6 +21,7 @@ from model_training.data.canvases import ExemplarCanvases, canvas_sample
 from model_training.data.folders import LabelPhotoFolder
 from model_training.data.transforms import Geometry
 from model_training.datasets import label_set_of
+from model_training.distributed import unwrap
 from model_training.exemplar_bank import scaled_pair
 from model_training.labelsets import colourise, num_classes
 from model_training.losses import feature_matching, hinge_d, hinge_g
@@ -103,7 +104,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             loss_d.backward()
             opt_d.step()
 
-            sample = lambda path: save_samples(generator, val_batch, label_set, run, path)
+            sample = lambda path: save_samples(unwrap(generator), val_batch, label_set, run, path)
             if loop.step_done(n, losses | {"d": loss_d}, sample):
                 break
     return ckpt.path

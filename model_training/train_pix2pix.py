@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from model_training import runtime as rt
 from model_training.config import TrainConfig
 from model_training.datasets import build_dataset, label_set_of
+from model_training.distributed import unwrap
 from model_training.labelsets import colourise, num_classes
 from model_training.losses import bce_gan
 from model_training.models.discriminators import NLayerDiscriminator
@@ -92,7 +93,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             discriminator.requires_grad_(True)
 
             losses = {"d": loss_d, "g_gan": loss_gan, "l1": loss_l1}
-            sample = lambda path: save_samples(generator, val_batch, config, run, path)
+            sample = lambda path: save_samples(unwrap(generator), val_batch, config, run, path)
             if loop.step_done(len(real), losses, sample):
                 break
     return ckpt.path

@@ -12,6 +12,7 @@ from torch import nn
 from model_training import runtime as rt
 from model_training.config import TrainConfig
 from model_training.datasets import build_dataset, label_set_of
+from model_training.distributed import unwrap
 from model_training.labelsets import colourise, num_classes
 from model_training.losses import median_frequency_weights, segmentation_ce
 from model_training.models.dilated_segmenter import DilatedSegmenter
@@ -63,7 +64,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             loss.backward()
             optimizer.step()
 
-            sample = lambda path: save_samples(model, val_batch, label_set, run, path)
+            sample = lambda path: save_samples(unwrap(model), val_batch, label_set, run, path)
             if loop.step_done(len(images), {"ce": loss}, sample):
                 break
     return ckpt.path

@@ -17,6 +17,7 @@ import torch
 
 from model_training import runtime as rt
 from model_training.config import TrainConfig
+from model_training.distributed import unwrap
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
 from model_training.losses import (class_weight_map, feature_matching, hinge_d, hinge_g, kl_divergence,
@@ -120,7 +121,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             loss_d.backward()
             opt_d.step()
 
-            sample = lambda path: save_samples(generator, encoder, val_batch, label_set, run, path)
+            sample = lambda path: save_samples(unwrap(generator), unwrap(encoder), val_batch, label_set, run, path)
             if loop.step_done(n, losses | {"d": loss_d}, sample):
                 break
     return ckpt.path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -9,14 +11,8 @@ from model_training.config import REPO_ROOT, CycleGanModelConfig, load_config
 from model_training.models.cyclegan import ImagePool, ResnetGenerator
 from model_training.profile import count_gmacs
 from model_training.train_cyclegan import build_generator, train
-from tests.helpers.training import checkpoint, run_cli, tiny_config, with_run
-
-TINY = {"ngf": 4, "ndf": 4, "n_blocks": 2, "pool_size": 3}
-
-
-def unpaired_config(fixture_data, out_dir, optim=None, **run):
-    data = {"dataset": "unpaired", "roots": [str(fixture_data / "unpaired")], "load_size": 32, "crop_size": 32}
-    return tiny_config("cyclegan", out_dir, data, TINY, {"input_kind": "photo"}, optim, **run)
+from tests.helpers.tiny_runs import unpaired_config
+from tests.helpers.training import checkpoint, run_cli, with_run
 
 
 @pytest.mark.parametrize("height, width", [(32, 32), (48, 64)])
@@ -56,11 +52,23 @@ def test_training_reduces_cycle_loss_and_saves_the_named_state(fixture_data, tmp
     assert saved["counters"]["losses"]["cycle"] < 0.7 * first
 
 
-def test_resume_continues_exactly(fixture_data, tmp_path):
+def as_written_before_per_rank_state(path: Path) -> None:
+    """Rewrite a checkpoint as runs before torchrun support saved it: one RNG state, the pools among the state."""
+    saved = checkpoint(path)
+    (own,) = saved.pop("ranks")
+    saved["rng"] = own["rng"]
+    saved["state"] |= {"pool_A": own["pool_A"], "pool_B": own["pool_B"]}
+    torch.save(saved, path)
+
+
+@pytest.mark.parametrize("layout", ["current", "before per-rank state"])
+def test_resume_continues_exactly(fixture_data, tmp_path, layout):
     # Pools of 3 with batches of 2 fill during the first leg, so the resumed leg draws from a full pool.
     straight = checkpoint(train(unpaired_config(fixture_data, tmp_path / "straight", max_steps=4)))
     interrupted = unpaired_config(fixture_data, tmp_path / "resumed", max_steps=2)
-    train(interrupted)
+    path = train(interrupted)
+    if layout != "current":
+        as_written_before_per_rank_state(path)
     resumed = checkpoint(train(with_run(interrupted, max_steps=4), resume=True))
     assert resumed["counters"]["losses"] == straight["counters"]["losses"]
     for name in ("G_AB", "G_BA", "D_A", "D_B"):

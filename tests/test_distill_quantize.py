@@ -27,17 +27,12 @@ from model_training.datasets import build_dataset
 from model_training.export import PARITY_TOLERANCE, export
 from model_training.labelsets import LANDSCAPE, num_classes
 from model_training.models.spade import CLADE, SPADEGenerator, one_hot, with_no_class
-from tests.helpers.tiny_runs import spade_config
+from tests.helpers.tiny_runs import student_config, tiny_teacher
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES = num_classes(LANDSCAPE)
 IGNORE = LANDSCAPE.ignore_id
 NORMS = ("norm_0", "norm_1", "norm_s")
-
-
-def student_config(fixture_data: Path, out_dir: Path, teacher_card: Path) -> TrainConfig:
-    """The tiny SPADE's architecture with CLADE modulation, distilled from `teacher_card`."""
-    return spade_config(fixture_data, out_dir, teacher=str(teacher_card), modulation="clade")
 
 
 def session(path: Path) -> ort.InferenceSession:
@@ -66,9 +61,7 @@ def validation_maps(config: TrainConfig) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def teacher_card(fixture_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny separable SPADE after 4 adversarial steps, exported: the teacher every test distils."""
-    root = tmp_path_factory.mktemp("teacher")
-    train_spade.train(spade_config(fixture_data, root / "run"))
-    return export(root / "run", root / "weights")
+    return tiny_teacher(fixture_data, tmp_path_factory.mktemp("teacher"))
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,14 @@ from model_training.data.folders import LabelPhotoFolder
 from model_training.data.transforms import Geometry
 from model_training.labelsets import LANDSCAPE, num_classes
 from model_training.models.sims import RefinementNetwork
-from tests.helpers.tiny_runs import hybrid_config
+from tests.helpers.tiny_runs import hybrid_config, tiny_bank
 
 CLASSES = num_classes(LANDSCAPE)
 
 
 @pytest.fixture(scope="module")
 def bank_path(fixture_data, tmp_path_factory):
-    path = tmp_path_factory.mktemp("bank") / "bank.npz"
-    build_bank([fixture_data / "landscape"], path, CLASSES, BankConfig(max_side=64, min_segment_pixels=20))
-    return path
+    return tiny_bank(fixture_data, tmp_path_factory.mktemp("bank") / "bank.npz")
 
 
 def training_pairs(fixture_data):

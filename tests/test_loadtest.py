@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 
-from backend.loadtest import Tally, build_report, main, require_loopback, run_load_test
+from backend.app import create_app
+from backend.loadtest import RETRY_AFTER_S, Tally, build_report, main, require_loopback, run_load_test
+from backend.local_server import serve_in_background
+from tests.helpers import server_settings
 from tests.helpers.tiny_models import SPADE_ID
 
 
@@ -82,3 +88,25 @@ def test_each_goal_is_judged_and_an_unmeasured_one_does_not_fail():
     unmeasured = build_report("http://127.0.0.1:1", SPADE_ID, 2, limits, Tally(healthz_ms=[2.0]), [True], 1.0,
                               None, None)
     assert unmeasured["goals"]["memory_growth_under_50mb"] is None and unmeasured["passed"]
+
+
+@pytest.mark.timeout(90)
+def test_painters_ride_out_the_server_going_away_and_coming_back(tiny_weights):
+    """As when a balancer's replica stops: open sockets close, Generate clicks meet a closed port. Live
+    painters reconnect and get their latest frame; a failed click is retried once; nothing is an error."""
+    reports = []
+    with serve_in_background(create_app(server_settings(tiny_weights))) as url:
+        run = threading.Thread(target=lambda: reports.append(
+            run_load_test(url, None, painters=4, duration_s=6, max_requests=100_000, frame_ms=50)))
+        run.start()
+        time.sleep(2)
+    time.sleep(RETRY_AFTER_S / 2)  # down for less than the retry's wait, as with a replica to fall back on
+    with serve_in_background(create_app(server_settings(tiny_weights)), port=urlsplit(url).port):
+        run.join()
+    (report,) = reports
+    # Only the health probe, which asks the one server every 100 ms, saw it down.
+    assert set(report["errors"]) <= {"healthz_ConnectError"}
+    assert report["websocket"]["reconnects"] >= 2  # both live painters
+    assert report["websocket"]["painters_with_every_latest_frame"] == 2
+    assert report["websocket"]["strokes_with_latest_answered"] == report["websocket"]["strokes"] > 0
+    assert report["translate"]["ok"] == report["translate"]["requests"] > 0

@@ -9,15 +9,8 @@ from model_training.config import REPO_ROOT, Pix2PixModelConfig, load_config
 from model_training.models.pix2pix import UnetGenerator
 from model_training.profile import count_gmacs
 from model_training.train_pix2pix import build_generator, train
+from tests.helpers.tiny_runs import PIX2PIX_TINY, facades_config
 from tests.helpers.training import checkpoint, run_cli, tiny_config, with_run
-
-TINY = {"ngf": 4, "ndf": 4, "depth": 5, "norm": "instance"}
-
-
-def facades_config(fixture_data, out_dir, optim=None, **run):
-    data = {"dataset": "facades", "roots": [str(fixture_data / "facades")], "label_set": "cmp-facades",
-            "load_size": 32, "crop_size": 32}
-    return tiny_config("pix2pix", out_dir, data, TINY, {"input_kind": "labels"}, optim, **run)
 
 
 @pytest.mark.parametrize("norm", ["batch", "instance"])
@@ -37,7 +30,7 @@ def test_unet_shapes_and_deterministic_eval(norm, height, width):
 def test_generator_input_channels_follow_the_input_kind(fixture_data, tmp_path):
     labels = facades_config(fixture_data, tmp_path)
     assert build_generator(labels).model.down[0].in_channels == 12
-    sketch = tiny_config("pix2pix", tmp_path, {"dataset": "sketch_photos"}, TINY, {"input_kind": "sketch"})
+    sketch = tiny_config("pix2pix", tmp_path, {"dataset": "sketch_photos"}, PIX2PIX_TINY, {"input_kind": "sketch"})
     assert build_generator(sketch).model.down[0].in_channels == 1
 
 
@@ -65,7 +58,7 @@ def test_resume_continues_exactly(fixture_data, tmp_path):
 def test_cli_trains_sketch_to_photo(fixture_data, tmp_path):
     photos = str(fixture_data / "photos")
     data = {"dataset": "sketch_photos", "roots": [photos, photos], "load_size": 32, "crop_size": 32}
-    config = tiny_config("pix2pix", tmp_path / "run", data, TINY, {"input_kind": "sketch"},
+    config = tiny_config("pix2pix", tmp_path / "run", data, PIX2PIX_TINY, {"input_kind": "sketch"},
                          max_steps=3, sample_every=2)
     result = run_cli(config, tmp_path / "tiny.toml")
     assert result.returncode == 0, result.stderr

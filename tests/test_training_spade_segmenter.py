@@ -4,6 +4,8 @@ four families: ONNX parity, cards, metrics and the command line."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -120,13 +122,13 @@ def test_interrupt_then_resume_gives_identical_next_step_losses(fixture_data, tm
 
     real_loader = runtime.batch_loader
 
-    def interrupted_after_two_steps(*args, **kwargs):
+    def interrupted_in_the_second_step(*args, **kwargs):
         for i, batch in enumerate(real_loader(*args, **kwargs)):
-            if i == 2:
-                raise KeyboardInterrupt  # as if Ctrl-C arrived: the trainer must checkpoint and stop
+            if i == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the trainer finishes the step, checkpoints, stops
             yield batch
 
-    monkeypatch.setattr(runtime, "batch_loader", interrupted_after_two_steps)
+    monkeypatch.setattr(runtime, "batch_loader", interrupted_in_the_second_step)
     trainer.train(make(fixture_data, tmp_path / "resumed"))
     monkeypatch.setattr(runtime, "batch_loader", real_loader)
     assert sorted(_losses(tmp_path / "resumed")) == [0, 1]

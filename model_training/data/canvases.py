@@ -8,6 +8,7 @@ them, each with its own seed and augmentation) and kept in `cache_dir`; training
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 
@@ -54,8 +55,12 @@ class ExemplarCanvases(Dataset):
             style = colour_style(photo)  # as if the painter were given this photo as its style
             canvases = [compose(bank, labels, style, zlib.crc32(f"{index}/{v}".encode()), num_classes,
                                 exclude_photo=index, augment=Augmentation()) for v in range(variants)]
-            np.savez(self._path(index), photo=photo, labels=labels,
+            # Every rank under torchrun composes the same canvases (the cache may be on a node's own disk):
+            # written aside and renamed, so no rank reads another's half-written file.
+            partial = self._path(index).with_suffix(f".{os.getpid()}.npz")
+            np.savez(partial, photo=photo, labels=labels,
                      canvas=np.stack([c.rgb for c in canvases]), filled=np.stack([c.filled for c in canvases]))
+            os.replace(partial, self._path(index))
         # Photos smaller than a crop (none in Stanford Background at 256 px) cannot be trained on.
         self.usable = [i for i in range(len(self.items)) if min(self._sizes(i)) >= crop_size]
 

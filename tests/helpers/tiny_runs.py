@@ -1,4 +1,4 @@
-"""Tiny SPADE, hybrid and segmenter configs on the synthetic fixtures, for training, export and CLI tests."""
+"""Tiny configs of every family on the synthetic fixtures, for training, export and CLI tests."""
 
 from __future__ import annotations
 
@@ -45,6 +45,46 @@ def segmenter_config(fixtures: Path, out_dir: Path) -> TrainConfig:
         {"id": "segmenter-tiny", "title": "tiny segmenter", "description": "test", "input_kind": "photo",
          "size": 64, "data": TERMS},
         {"lr_g": 1e-2}, sample_every=2)
+
+
+PIX2PIX_TINY = {"ngf": 4, "ndf": 4, "depth": 5, "norm": "instance"}
+CYCLEGAN_TINY = {"ngf": 4, "ndf": 4, "n_blocks": 2, "pool_size": 3}
+
+
+def facades_config(fixtures: Path, out_dir: Path, optim: dict | None = None, **run: object) -> TrainConfig:
+    """pix2pix from facade label maps."""
+    data = {"dataset": "facades", "roots": [str(fixtures / "facades")], "label_set": "cmp-facades",
+            "load_size": 32, "crop_size": 32}
+    return tiny_config("pix2pix", out_dir, data, PIX2PIX_TINY, {"input_kind": "labels"}, optim, **run)
+
+
+def unpaired_config(fixtures: Path, out_dir: Path, optim: dict | None = None, **run: object) -> TrainConfig:
+    """CycleGAN between the two unpaired fixture domains."""
+    data = {"dataset": "unpaired", "roots": [str(fixtures / "unpaired")], "load_size": 32, "crop_size": 32}
+    return tiny_config("cyclegan", out_dir, data, CYCLEGAN_TINY, {"input_kind": "photo"}, optim, **run)
+
+
+def tiny_bank(fixtures: Path, path: Path) -> Path:
+    """The exemplar bank of the fixture landscapes at 64 px, for the hybrid's training."""
+    from model_training.exemplar_bank import BankConfig, build_bank
+    from model_training.labelsets import LANDSCAPE, num_classes
+
+    build_bank([fixtures / "landscape"], path, num_classes(LANDSCAPE), BankConfig(max_side=64, min_segment_pixels=20))
+    return path
+
+
+def tiny_teacher(fixtures: Path, root: Path) -> Path:
+    """A tiny separable SPADE after 4 adversarial steps, exported: its card, the teacher a CLADE student distils."""
+    from model_training import train_spade
+    from model_training.export import export
+
+    train_spade.train(spade_config(fixtures, root / "run"))
+    return export(root / "run", root / "weights")
+
+
+def student_config(fixtures: Path, out_dir: Path, teacher_card: Path) -> TrainConfig:
+    """The tiny SPADE's architecture with CLADE modulation, distilled from `teacher_card`."""
+    return spade_config(fixtures, out_dir, teacher=str(teacher_card), modulation="clade")
 
 
 def write_toml(config: TrainConfig, path: Path) -> Path:
