@@ -77,6 +77,20 @@ def _context_cost(ty, tx, n, sy, sx, tgt_guide, src_guide, height_scale, src_hei
             + coherence_weight * incoherent)
 
 
+@njit(cache=True, inline="always")
+def _candidate_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels, colour_weight,
+                    label_weight, tgt_guide, src_guide, height_scale, src_heights, guide_weight, height_weight,
+                    occurrences, occurrence_weight, nnf, active, y_start, y_stop, coherence_weight):
+    """A candidate match's whole cost; the centre's terms are only added when the patch alone beats `best`."""
+    c = _patch_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels, label_weight,
+                    colour_weight)
+    if c >= best:
+        return c
+    return c + _context_cost(y, x, n, sy, sx, tgt_guide, src_guide, height_scale, src_heights, guide_weight,
+                             height_weight, occurrences, occurrence_weight, nnf, active, y_start, y_stop,
+                             coherence_weight)
+
+
 @njit(cache=True, parallel=True)
 def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_centres, src_guide, src_heights,
                class_positions, class_starts, occurrences, nnf, costs, radius, colour_weight, label_weight, guide_weight,
@@ -126,14 +140,12 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
                             continue
                         if n == best_n and sy == best_y and sx == best_x:
                             continue
-                        c = _patch_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
-                                        label_weight, colour_weight)
+                        c = _candidate_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
+                                            colour_weight, label_weight, tgt_guide, src_guide, height_scale, src_heights,
+                                            guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
+                                            y_start, y_stop, coherence_weight)
                         if c < best:
-                            c += _context_cost(y, x, n, sy, sx, tgt_guide, src_guide, height_scale, src_heights,
-                                               guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
-                                               y_start, y_stop, coherence_weight)
-                            if c < best:
-                                best, best_n, best_y, best_x = c, n, sy, sx
+                            best, best_n, best_y, best_x = c, n, sy, sx
                     # Random search around the best match, radius halving down to one pixel.
                     search = max_search
                     while search >= 1:
@@ -142,14 +154,12 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
                         search //= 2
                         if sy < 0 or sy >= src_h or sx < 0 or sx >= src_w or src_centres[best_n, sy, sx] != cls:
                             continue
-                        c = _patch_cost(y, x, best_n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb,
-                                        src_labels, label_weight, colour_weight)
+                        c = _candidate_cost(y, x, best_n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
+                                            colour_weight, label_weight, tgt_guide, src_guide, height_scale, src_heights,
+                                            guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
+                                            y_start, y_stop, coherence_weight)
                         if c < best:
-                            c += _context_cost(y, x, best_n, sy, sx, tgt_guide, src_guide, height_scale,
-                                               src_heights, guide_weight, height_weight, occurrences,
-                                               occurrence_weight, nnf, active, y_start, y_stop, coherence_weight)
-                            if c < best:
-                                best, best_y, best_x = c, sy, sx
+                            best, best_y, best_x = c, sy, sx
                     # One draw from anywhere in the class, possibly in another exemplar.
                     first, last = class_starts[cls], class_starts[cls + 1]
                     if last > first:
@@ -157,14 +167,12 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
                         n = flat // (src_h * src_w)
                         sy = (flat // src_w) % src_h
                         sx = flat % src_w
-                        c = _patch_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
-                                        label_weight, colour_weight)
+                        c = _candidate_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
+                                            colour_weight, label_weight, tgt_guide, src_guide, height_scale, src_heights,
+                                            guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
+                                            y_start, y_stop, coherence_weight)
                         if c < best:
-                            c += _context_cost(y, x, n, sy, sx, tgt_guide, src_guide, height_scale, src_heights,
-                                               guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
-                                               y_start, y_stop, coherence_weight)
-                            if c < best:
-                                best, best_n, best_y, best_x = c, n, sy, sx
+                            best, best_n, best_y, best_x = c, n, sy, sx
                     nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2] = best_n, best_y, best_x
                     costs[y, x] = best
 
