@@ -176,3 +176,16 @@ def test_the_server_opens_on_the_landscape_renderer_and_the_device_on_a_model_it
         manifest = client.get("/device/manifest.json").json()
         assert manifest["default_model"] == SPADE_ID
         assert next(m for m in manifest["models"] if m["id"] == LANDSCAPE_ID)["server_only"]
+
+
+def test_the_benchmark_times_the_renderer_against_its_budgets(landscape_weights: Path, capsys):
+    from backend.benchmark import LANDSCAPE_BUDGETS_MS, print_table, run_benchmark
+
+    report = run_benchmark(landscape_weights, runs=2, compare_torch=False)
+    stages = report["landscape"][LANDSCAPE_ID]
+    assert set(stages) == set(LANDSCAPE_BUDGETS_MS)
+    assert all(row["p50_ms"] > 0 and row["ratio_to_spade"] > 0 for row in stages.values())
+    assert report["ws_frame_round_trip"]["model"] == SPADE_ID, "issue 15's overhead goals are SPADE's"
+    assert LANDSCAPE_ID not in report["models"], "a model without a graph has no onnxruntime row"
+    print_table(report)
+    assert f"{LANDSCAPE_ID} stroke_first_frame" in capsys.readouterr().out
