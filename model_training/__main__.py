@@ -40,7 +40,7 @@ def _landscape_card(args: argparse.Namespace) -> None:
     from model_training.landscape_card import write_landscape_card
 
     card = write_landscape_card(Path(args.source), Path(args.out), Path(args.realism) if args.realism else None,
-                                " ".join(["python -m model_training", *sys.argv[1:]]))
+                                " ".join(["python -m model_training", *sys.argv[1:]]), args.reindex)
     print(f"{args.out}: {card.title}")
 
 
@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
                            help="the hybrid card whose exemplar bank, label set and presets it shares")
     landscape.add_argument("--out", default="weights/photo-landscape.json", help="the card to write")
     landscape.add_argument("--realism", help="an evaluate-realism report (realism.json) with figures for it")
+    landscape.add_argument("--reindex", action="store_true",
+                           help="index the bank again even if it has an index (after rebuilding it, or a new rule)")
     landscape.set_defaults(handler=_landscape_card)
 
     looks = commands.add_parser("measure-presets",

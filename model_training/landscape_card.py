@@ -15,12 +15,12 @@ import numpy as np
 from backend.cards import DataSource, ModelCard, Training, load_card, write_card
 from backend.engine import file_sha256, num_classes, weights_file
 from backend.hybrid import ExemplarBank
-from backend.landscape import SceneIndex, SynthesisSettings, index_arrays
+from backend.landscape import INDEX_ARRAYS, SceneIndex, SynthesisSettings, index_arrays
 
 MODEL_ID = "photo-landscape"
 
 
-def index_bank(source_card: Path) -> ModelCard:
+def index_bank(source_card: Path, reindex: bool = False) -> ModelCard:
     """Store retrieval's index in the card's bank (rewritten in place) and the bank's new hash in the card;
     returns the updated card. Prints how many photos the label-agreement rule leaves out."""
     source = load_card(source_card)
@@ -28,11 +28,14 @@ def index_bank(source_card: Path) -> ModelCard:
         raise ValueError(f"{source_card} is not a hybrid card with an exemplar bank")
     path = weights_file(Path(source_card).parent, source.exemplar_bank.file)
     bank = ExemplarBank.load(path)
-    arrays = {name: value for name, value in bank.arrays.items()}
-    arrays |= index_arrays(bank, num_classes(source))
-    arrays["photo_layout"] = arrays["photo_layout"].astype(np.float16)
-    np.savez(path, **arrays)
-    index = SceneIndex(ExemplarBank.load(path), num_classes(source), SynthesisSettings.min_label_agreement)
+    if reindex or not all(name in bank.arrays for name in INDEX_ARRAYS):
+        # Rewritten only when asked or missing: every rewrite is a new 30 MB file in the repository's history.
+        arrays = {name: value for name, value in bank.arrays.items()}
+        arrays |= index_arrays(bank, num_classes(source))
+        arrays["photo_layout"] = arrays["photo_layout"].astype(np.float16)
+        np.savez(path, **arrays)
+        bank = ExemplarBank.load(path)
+    index = SceneIndex(bank, num_classes(source), SynthesisSettings.min_label_agreement)
     left_out = int((~index.trusted).sum())
     print(f"{path}: {left_out} of {int((~index.human_labelled).sum())} segmenter-labelled photos left out "
           f"(label agreement < {SynthesisSettings.min_label_agreement})")
@@ -42,10 +45,11 @@ def index_bank(source_card: Path) -> ModelCard:
     return source
 
 
-def write_landscape_card(source_card: Path, out: Path, realism: Path | None, command: str) -> ModelCard:
+def write_landscape_card(source_card: Path, out: Path, realism: Path | None, command: str,
+                         reindex: bool = False) -> ModelCard:
     """A card for the renderer beside `source_card` (a hybrid card whose bank and presets it shares), after
-    indexing the bank (`index_bank`)."""
-    source = index_bank(source_card)
+    indexing the bank if it has no index yet, or again with `reindex` (`index_bank`)."""
+    source = index_bank(source_card, reindex)
     metrics: dict = {}
     evaluation = None
     if realism is not None:
