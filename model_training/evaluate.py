@@ -9,6 +9,11 @@
   style.
 - sketch -> photo: L1 and PSNR against the real photos.
 - CycleGAN: cycle-reconstruction L1 both ways, and colour-statistics distance to the target domain.
+- every generator: the checkerboard index of its validation pictures (model_training.checkerboard).
+
+An exported graph is measured with `--onnx`; with a config file in place of a run folder, the graph alone
+is measured (the shipped models, whose training runs are not kept), without the figures that need the
+run's other networks (CycleGAN's way back, SPADE's style encoder).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import torch.nn.functional as F
 
 from backend.cards import LabelSet, load_card
 from model_training import runtime as rt
+from model_training.checkerboard import MIN_PICTURES, SIZE, checkerboard_index, load_reference
 from model_training.checkpoints import load_run
+from model_training.config import load_config
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
 from model_training.models.spade import one_hot
@@ -112,23 +119,58 @@ def _labels_to_photo(config, modules: dict, onnx: Path | None):
     return lambda labels, z: g(one_hot(labels, classes))
 
 
+def _image_to_image(modules: dict, name: str, onnx: Path | None, input_name: str):
+    """A sketch or photo -> picture generator: the run's torch module `name`, or the exported graph."""
+    if onnx is not None:
+        graph = OnnxGraph(onnx)
+        return lambda images: graph(**{input_name: images})
+    return modules[name]
+
+
+def _load(run_or_config: Path, onnx: Path | None) -> tuple:
+    """A run folder (its config, networks and counters), or a config file whose exported graph is measured."""
+    if run_or_config.suffix != ".toml":
+        return load_run(run_or_config)
+    if onnx is None:
+        raise ValueError(f"{run_or_config} is a config, not a run: pass the exported graph with --onnx")
+    config = load_config(run_or_config)
+    if config.family not in ("pix2pix", "cyclegan"):
+        raise ValueError("a config with --onnx measures pix2pix and CycleGAN graphs; other families need their run")
+    return config, {}, {"step": None}
+
+
+def _checkerboard(pictures: list[torch.Tensor], reference: Path | None) -> dict:
+    """The index, or why it was not measured (too few or too small pictures: test fixtures)."""
+    images = torch.cat(pictures) if pictures else torch.zeros(0, 3, 0, 0)
+    if reference is None:
+        return {"not_measured": "no reference photos given"}
+    if len(images) < MIN_PICTURES or images.shape[-1] != SIZE or images.shape[-2] != SIZE:
+        return {"not_measured": f"needs {MIN_PICTURES}+ pictures of {SIZE}x{SIZE}, "
+                                f"got {len(images)} of {images.shape[-2]}x{images.shape[-1]}"}
+    return checkerboard_index(images, load_reference(reference)) | {"reference": str(reference)}
+
+
 @torch.no_grad()
 def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | None = None,
-             limit: int | None = None, onnx: Path | None = None, baseline_run: str | None = None) -> dict:
-    """`onnx`: measure this exported graph of the run instead of its torch generator (what the server
+             limit: int | None = None, onnx: Path | None = None, baseline_run: str | None = None,
+             reference: Path | None = None) -> dict:
+    """`run_dir`: a run folder, or a config file (then `onnx` is required and the graph alone is measured).
+    `onnx`: measure this exported graph of the run instead of its torch generator (what the server
     runs). `baseline_run`: a labels -> photo run trained on the same data for the same CPU time,
-    evaluated alongside for the comparison table."""
+    evaluated alongside for the comparison table. `reference`: the real photos the checkerboard index is
+    measured against (model_training.checkerboard.REFERENCE_PHOTOS from the command line)."""
     run_dir = Path(run_dir)
-    config, modules, counters = load_run(run_dir)
+    config, modules, counters = _load(run_dir, onnx)
     torch.set_num_threads(config.run.threads or torch.get_num_threads())
     val_set = build_dataset(config, train=False)
     rows: list[list[torch.Tensor]] = []
+    pictures: list[torch.Tensor] = []  # the generated pictures the checkerboard index is measured on
     metrics: dict = {"family": config.family, "images": min(limit or len(val_set), len(val_set)),
                      "size": config.data.load_size, "step": counters["step"],
                      "cpu_minutes": round(counters.get("cpu_seconds", 0.0) / 60, 1)}
     labels_to_photo = config.family in ("spade", "pix2pix") and config.export.input_kind == "labels"
-    if (onnx or baseline_run) and not labels_to_photo:
-        raise ValueError("--onnx and --baseline apply to label -> photo models (SPADE, pix2pix on labels)")
+    if (onnx and config.family == "segmenter") or (baseline_run and not labels_to_photo):
+        raise ValueError("--onnx applies to generators, --baseline to label -> photo models (SPADE, pix2pix on labels)")
     if onnx is not None:
         metrics["graph"] = Path(onnx).name
 
@@ -169,6 +211,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                         entry["confusion"].add(labels, segment(first))
                     if t == painter_truncation:
                         fake = first
+                pictures.append(fake)
                 own = generate(labels, enc(real)[0])
                 # A style photo from another scene: does the output's look move toward it, compared with a
                 # random style and with the neutral (mean) style?
@@ -186,6 +229,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 rows += [[_labels_rgb(t, label_set), f, o, r] for t, f, o, r in zip(labels, fake, own, real)]
             else:
                 fake = generate(labels, None)
+                pictures.append(fake)
                 l1.append((fake - real).abs().mean(dim=(1, 2, 3)))
                 rows += [[_labels_rgb(t, label_set), f, r] for t, f, r in zip(labels, fake, real)]
                 if segment is not None:
@@ -219,9 +263,11 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             }
 
     elif config.family == "pix2pix":
+        generate = _image_to_image(modules, "generator", onnx, "sketch")
         l1, scores = [], []
         for batch in rt.in_order_batches(val_set, BATCH, limit):
-            fake = modules["generator"](batch["sketch"])
+            fake = generate(batch["sketch"])
+            pictures.append(fake)
             l1.append((fake - batch["image"]).abs().mean(dim=(1, 2, 3)))
             scores += [psnr(f, r) for f, r in zip(fake, batch["image"])]
             rows += [[s, f, r] for s, f, r in zip(batch["sketch"], fake, batch["image"])]
@@ -229,19 +275,25 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         metrics["psnr_db"] = round(float(np.mean(scores)), 2)
 
     elif config.family == "cyclegan":
-        g_ab, g_ba = modules["G_AB"], modules["G_BA"]
+        g_ab = _image_to_image(modules, "G_AB", onnx, "photo")
+        g_ba = modules.get("G_BA")  # only the forward graph is exported
         cycle_a, cycle_b, before, after = [], [], [], []
         for batch in rt.in_order_batches(val_set, BATCH, limit):
             a, b = batch["A"], batch["B"]
             fake_b = g_ab(a)
-            cycle_a.append((g_ba(fake_b) - a).abs().mean(dim=(1, 2, 3)))
-            cycle_b.append((g_ab(g_ba(b)) - b).abs().mean(dim=(1, 2, 3)))
+            pictures.append(fake_b)
             domain_b = colour_stats(b).mean(0, keepdim=True)
             before.append((colour_stats(a) - domain_b).abs().mean(1))
             after.append((colour_stats(fake_b) - domain_b).abs().mean(1))
+            if g_ba is None:
+                rows += [[x, y] for x, y in zip(a, fake_b)]
+                continue
+            cycle_a.append((g_ba(fake_b) - a).abs().mean(dim=(1, 2, 3)))
+            cycle_b.append((g_ab(g_ba(b)) - b).abs().mean(dim=(1, 2, 3)))
             rows += [[x, y, z] for x, y, z in zip(a, fake_b, g_ba(fake_b))]
-        metrics["cycle_l1_a_b_a"] = _mean(cycle_a)
-        metrics["cycle_l1_b_a_b"] = _mean(cycle_b)
+        if g_ba is not None:
+            metrics["cycle_l1_a_b_a"] = _mean(cycle_a)
+            metrics["cycle_l1_b_a_b"] = _mean(cycle_b)
         metrics["colour_stats_distance_to_domain_b"] = {
             "input": _mean(before),
             "translated": _mean(after),
@@ -249,12 +301,18 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     else:
         raise ValueError(f"cannot evaluate family {config.family!r}")
 
-    options = {"--segmenter": segmenter_run, "--onnx": onnx, "--baseline": baseline_run, "--limit": limit}
+    if config.family != "segmenter":
+        metrics["checkerboard"] = _checkerboard(pictures, reference)
+    options = {"--segmenter": segmenter_run, "--onnx": onnx, "--baseline": baseline_run, "--limit": limit,
+               "--reference": reference}
     metrics["command"] = shlex.join(["python", "-m", "model_training", "evaluate", str(run_dir)] + [
         part for flag, value in options.items() if value is not None for part in (flag, str(value))])
-    out = out or run_dir / "metrics.json"
+    # A config has no run folder: its graph's figures go next to the output.
+    out = out or (Path("runs/evaluate") / config.export.id / "metrics.json" if run_dir.suffix == ".toml"
+                  else run_dir / "metrics.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2) + "\n")
-    rt.save_sheet(rows[:6], run_dir / "evaluation.png")
+    rt.save_sheet(rows[:6], out.parent / "evaluation.png" if run_dir.suffix == ".toml" else run_dir / "evaluation.png")
     print(json.dumps(metrics, indent=2))
     return metrics
 
