@@ -29,7 +29,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     reference = None if args.reference == "none" else Path(args.reference or REFERENCE_PHOTOS)
     evaluate(args.run, Path(args.out) if args.out else None, args.segmenter, args.limit,
-             Path(args.onnx) if args.onnx else None, args.baseline, reference)
+             Path(args.onnx) if args.onnx else None, args.baseline, reference, args.c2st_seeds)
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
     evaluate.add_argument("--reference", help="real photos for the checkerboard index (default: the summer "
                                               "Yosemite test photos, see model_training/checkerboard.py; none: skip it)")
+    evaluate.add_argument("--c2st-seeds", type=int, default=5,
+                          help="C2ST seeds: pix2pix's pictures against the photos, CycleGAN's filtered and unfiltered "
+                               "photos against the held-out targets (0: skip)")
     evaluate.add_argument("--out", help="JSON output (default: RUN/metrics.json, runs/evaluate/ID/ for a config)")
     evaluate.set_defaults(handler=_evaluate)
 

@@ -110,3 +110,15 @@ def load_reference(root: str | Path = REFERENCE_PHOTOS, count: int = REFERENCE_C
             square = square.resize((SIZE, SIZE), Image.Resampling.BICUBIC)
         photos.append(np.asarray(square))
     return np.stack(photos)
+
+
+def measured_or_why_not(pictures: torch.Tensor | np.ndarray, reference: Path | None) -> dict:
+    """The index against the photos in the `reference` folder, or why it was not measured: no reference
+    given, or too few or too small pictures (the tests' fixtures)."""
+    pictures = as_uint8_pictures(pictures)
+    if reference is None:
+        return {"not_measured": "no reference photos given"}
+    if len(pictures) < MIN_PICTURES or pictures.shape[1:3] != (SIZE, SIZE):
+        return {"not_measured": f"needs {MIN_PICTURES}+ pictures of {SIZE}x{SIZE}, "
+                                f"got {len(pictures)} of {pictures.shape[1]}x{pictures.shape[2]}"}
+    return checkerboard_index(pictures, load_reference(reference)) | {"reference": str(reference)}

@@ -8,7 +8,11 @@
   and how far a style image pulls the output's colour statistics toward it, against a random and the mean
   style.
 - sketch -> photo: L1 and PSNR against the real photos.
-- CycleGAN: cycle-reconstruction L1 both ways, and colour-statistics distance to the target domain.
+- pix2pix (labels or sketch), with `c2st_seeds`: a classifier two-sample test of its pictures against the
+  validation photos (model_training.c2st), both sides through the same JPEG steps.
+- CycleGAN: cycle-reconstruction L1 both ways, colour-statistics distance to the target domain, and (with
+  `c2st_seeds`) a domain C2ST: filtered photos against held-out target pictures, next to the unfiltered
+  photos against the same targets.
 - every generator: the checkerboard index of its validation pictures (model_training.checkerboard).
 
 An exported graph is measured with `--onnx`; with a config file in place of a run folder, the graph alone
@@ -28,9 +32,11 @@ import torch.nn.functional as F
 
 from backend.cards import LabelSet, load_card
 from model_training import runtime as rt
-from model_training.checkerboard import MIN_PICTURES, SIZE, checkerboard_index, load_reference
+from model_training.c2st import C2stConfig, c2st
+from model_training.checkerboard import measured_or_why_not
 from model_training.checkpoints import load_run
 from model_training.config import load_config
+from model_training.data.transforms import tensor_to_uint8
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
 from model_training.models.spade import one_hot
@@ -139,26 +145,30 @@ def _load(run_or_config: Path, onnx: Path | None) -> tuple:
     return config, {}, {"step": None}
 
 
-def _checkerboard(pictures: list[torch.Tensor], reference: Path | None) -> dict:
-    """The index, or why it was not measured (too few or too small pictures: test fixtures)."""
-    images = torch.cat(pictures) if pictures else torch.zeros(0, 3, 0, 0)
-    if reference is None:
-        return {"not_measured": "no reference photos given"}
-    if len(images) < MIN_PICTURES or images.shape[-1] != SIZE or images.shape[-2] != SIZE:
-        return {"not_measured": f"needs {MIN_PICTURES}+ pictures of {SIZE}x{SIZE}, "
-                                f"got {len(images)} of {images.shape[-2]}x{images.shape[-1]}"}
-    return checkerboard_index(images, load_reference(reference)) | {"reference": str(reference)}
+def _photo_c2st(real: list[torch.Tensor], others: list[torch.Tensor], seeds: int, generated: bool = True) -> dict:
+    """C2ST of `others` against real photos (or paintings), paired by index. A real picture was a stored JPEG
+    before it was decoded here, so each generated picture is stored as one too; then both sides are resized
+    and JPEG-encoded alike (model_training.realism.judged)."""
+    from model_training.realism import SIDE, as_photo_file, judged  # realism imports this module
+
+    as_uint8 = lambda images: [tensor_to_uint8(image) for image in torch.cat(images)]
+    stored = (lambda picture: as_photo_file(picture, SIDE)) if generated else (lambda picture: picture)
+    real_side = np.stack([judged(picture) for picture in as_uint8(real)])
+    other_side = np.stack([judged(stored(picture)) for picture in as_uint8(others)])
+    with torch.enable_grad():  # the classifier trains; evaluate runs under no_grad
+        return c2st(real_side, other_side, seeds, C2stConfig())
 
 
 @torch.no_grad()
 def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | None = None,
              limit: int | None = None, onnx: Path | None = None, baseline_run: str | None = None,
-             reference: Path | None = None) -> dict:
+             reference: Path | None = None, c2st_seeds: int = 0) -> dict:
     """`run_dir`: a run folder, or a config file (then `onnx` is required and the graph alone is measured).
     `onnx`: measure this exported graph of the run instead of its torch generator (what the server
     runs). `baseline_run`: a labels -> photo run trained on the same data for the same CPU time,
     evaluated alongside for the comparison table. `reference`: the real photos the checkerboard index is
-    measured against (model_training.checkerboard.REFERENCE_PHOTOS from the command line)."""
+    measured against (model_training.checkerboard.REFERENCE_PHOTOS from the command line). `c2st_seeds`:
+    seeds of pix2pix's C2ST against the photos and of CycleGAN's domain C2ST (0: not run)."""
     run_dir = Path(run_dir)
     config, modules, counters = _load(run_dir, onnx)
     torch.set_num_threads(config.run.threads or torch.get_num_threads())
@@ -190,7 +200,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         generate = _labels_to_photo(config, modules, onnx)
         oracle, generated = Confusion(label_set), Confusion(label_set)
         own_style, mean_style_fcn = Confusion(label_set), Confusion(label_set)
-        l1, toward, away, from_mean = [], [], [], []
+        l1, toward, away, from_mean, photos = [], [], [], [], []
         if config.family == "spade":
             # Random styles as the painter draws them (see style_codes), and at the sweep's truncations: each
             # truncation draws two styles per map (FCN-score of the first, diversity between the two).
@@ -230,6 +240,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             else:
                 fake = generate(labels, None)
                 pictures.append(fake)
+                photos.append(real)
                 l1.append((fake - real).abs().mean(dim=(1, 2, 3)))
                 rows += [[_labels_rgb(t, label_set), f, r] for t, f, r in zip(labels, fake, real)]
                 if segment is not None:
@@ -254,6 +265,8 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             metrics["equal_cpu_time_comparison"] = _comparison(run_dir, metrics, baseline_run, segmenter_run, limit)
         key = "l1_with_own_style" if config.family == "spade" else "l1"
         metrics[key] = _mean(l1)
+        if c2st_seeds and config.family == "pix2pix":
+            metrics["c2st_against_the_photos"] = _photo_c2st(photos, pictures, c2st_seeds)
         if config.family == "spade":
             metrics["style"] = {
                 "diversity_l1_between_random_codes": _mean(sweep[painter_truncation]["diversity"]),
@@ -264,24 +277,29 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
 
     elif config.family == "pix2pix":
         generate = _image_to_image(modules, "generator", onnx, "sketch")
-        l1, scores = [], []
+        l1, scores, photos = [], [], []
         for batch in rt.in_order_batches(val_set, BATCH, limit):
             fake = generate(batch["sketch"])
             pictures.append(fake)
+            photos.append(batch["image"])
             l1.append((fake - batch["image"]).abs().mean(dim=(1, 2, 3)))
             scores += [psnr(f, r) for f, r in zip(fake, batch["image"])]
             rows += [[s, f, r] for s, f, r in zip(batch["sketch"], fake, batch["image"])]
         metrics["l1"] = round(float(torch.cat(l1).mean()), 4)
         metrics["psnr_db"] = round(float(np.mean(scores)), 2)
+        if c2st_seeds:
+            metrics["c2st_against_the_photos"] = _photo_c2st(photos, pictures, c2st_seeds)
 
     elif config.family == "cyclegan":
         g_ab = _image_to_image(modules, "G_AB", onnx, "photo")
         g_ba = modules.get("G_BA")  # only the forward graph is exported
-        cycle_a, cycle_b, before, after = [], [], [], []
+        cycle_a, cycle_b, before, after, photos, targets = [], [], [], [], [], []
         for batch in rt.in_order_batches(val_set, BATCH, limit):
             a, b = batch["A"], batch["B"]
             fake_b = g_ab(a)
             pictures.append(fake_b)
+            photos.append(a)
+            targets.append(b)
             domain_b = colour_stats(b).mean(0, keepdim=True)
             before.append((colour_stats(a) - domain_b).abs().mean(1))
             after.append((colour_stats(fake_b) - domain_b).abs().mean(1))
@@ -298,13 +316,18 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             "input": _mean(before),
             "translated": _mean(after),
         }
+        if c2st_seeds:
+            # Does the filter move photos toward the held-out targets? Told apart less often than unfiltered.
+            metrics["domain_c2st_against_held_out_targets"] = {
+                "filtered": _photo_c2st(targets, pictures, c2st_seeds),
+                "unfiltered": _photo_c2st(targets, photos, c2st_seeds, generated=False)}
     else:
         raise ValueError(f"cannot evaluate family {config.family!r}")
 
     if config.family != "segmenter":
-        metrics["checkerboard"] = _checkerboard(pictures, reference)
+        metrics["checkerboard"] = measured_or_why_not(torch.cat(pictures), reference)
     options = {"--segmenter": segmenter_run, "--onnx": onnx, "--baseline": baseline_run, "--limit": limit,
-               "--reference": reference}
+               "--reference": reference, "--c2st-seeds": c2st_seeds or None}
     metrics["command"] = shlex.join(["python", "-m", "model_training", "evaluate", str(run_dir)] + [
         part for flag, value in options.items() if value is not None for part in (flag, str(value))])
     # A config has no run folder: its graph's figures go next to the output.

@@ -10,6 +10,7 @@ each labels -> photo training run given as a baseline:
   the real photos only, which no generator trains against); each with its oracle row on the real photos.
 - Round trip of painted layouts (model_training.painted_layouts): how well the judges' reading of each
   model's picture agrees with what was painted.
+- The checkerboard index of each model's pictures (model_training.checkerboard).
 - Side-by-side sheets: labels | each model | real on validation maps, labels | each model for the layouts.
 
 Writes OUT/realism.json (per model, for the model cards' metrics) and the sheets.
@@ -28,6 +29,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from model_training.c2st import C2stConfig, c2st
+from model_training.checkerboard import REFERENCE_PHOTOS, measured_or_why_not
 from model_training.checkpoints import load_run
 from model_training.data.folders import LabelPhotoFolder
 from model_training.data.transforms import Geometry, tensor_to_uint8
@@ -57,6 +59,7 @@ class RealismConfig:
     seeds: int = 3
     painted_styles: int = 2  # seeded random styles per painted layout
     c2st: C2stConfig = C2stConfig()
+    checkerboard_reference: Path | None = Path(REFERENCE_PHOTOS)  # model_training.checkerboard
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,8 @@ def evaluate_realism(cfg: RealismConfig, command: str) -> dict:
         # Seed i for map i: a random style per map, as the painter draws them, the same for every run.
         pictures = np.stack([painter.paint(labels, seed) for seed, labels in enumerate(val.labels)])
         generated = np.stack([judged(as_photo_file(p, side)) for p, side in zip(pictures, val.source_sides)])
-        entry: dict = {"source": painter.source, "c2st": c2st(real, generated, cfg.seeds, cfg.c2st)}
+        entry: dict = {"source": painter.source, "c2st": c2st(real, generated, cfg.seeds, cfg.c2st),
+                       "checkerboard": measured_or_why_not(pictures, cfg.checkerboard_reference)}
         for name, segment in segmenters.items():
             scores = confusion_of(segment, pictures, val.labels).scores()
             scores["over_oracle_pixel_accuracy"] = round(
