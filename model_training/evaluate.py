@@ -175,9 +175,10 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     val_set = build_dataset(config, train=False)
     rows: list[list[torch.Tensor]] = []
     pictures: list[torch.Tensor] = []  # the generated pictures the checkerboard index is measured on
+    trained = counters["step"] is not None  # not when a config's graph is measured alone
     metrics: dict = {"family": config.family, "images": min(limit or len(val_set), len(val_set)),
                      "size": config.data.load_size, "step": counters["step"],
-                     "cpu_minutes": round(counters.get("cpu_seconds", 0.0) / 60, 1)}
+                     "cpu_minutes": round(counters.get("cpu_seconds", 0.0) / 60, 1) if trained else None}
     labels_to_photo = config.family in ("spade", "pix2pix") and config.export.input_kind == "labels"
     if (onnx and config.family == "segmenter") or (baseline_run and not labels_to_photo):
         raise ValueError("--onnx applies to generators, --baseline to label -> photo models (SPADE, pix2pix on labels)")

@@ -68,7 +68,8 @@ def test_evaluate_measures_an_exported_graph_from_its_config(fixture_data, tmp_p
     from_run = evaluate(tmp_path / "run", out=tmp_path / "run.json", reference=tmp_path)
     from_graph = evaluate(config_file, out=tmp_path / "graph" / "metrics.json", onnx=graph, reference=tmp_path)
     assert from_graph["l1"] == pytest.approx(from_run["l1"], abs=1e-3)
-    assert from_graph["step"] is None and from_graph["graph"] == "tiny-sketch.onnx"
+    assert from_graph["step"] is None and from_graph["cpu_minutes"] is None
+    assert from_graph["graph"] == "tiny-sketch.onnx"
     # 32-pixel fixtures: the index is reported as not measured, with the reason.
     assert "needs 25+ pictures of 256x256" in from_graph["checkerboard"]["not_measured"]
     assert json.loads((tmp_path / "graph" / "metrics.json").read_text()) == from_graph
