@@ -25,8 +25,11 @@ def _train(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from model_training.evaluate import evaluate
 
+    from model_training.checkerboard import REFERENCE_PHOTOS
+
+    reference = None if args.reference == "none" else Path(args.reference or REFERENCE_PHOTOS)
     evaluate(args.run, Path(args.out) if args.out else None, args.segmenter, args.limit,
-             Path(args.onnx) if args.onnx else None, args.baseline)
+             Path(args.onnx) if args.onnx else None, args.baseline, reference, args.c2st_seeds)
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -162,13 +165,19 @@ def main(argv: list[str] | None = None) -> None:
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="measure a trained run, write JSON metrics")
-    evaluate.add_argument("run", help="run folder (holds checkpoint.pt and config.toml)")
+    evaluate.add_argument("run", help="run folder (holds checkpoint.pt and config.toml), or a pix2pix/CycleGAN "
+                                      "config file with --onnx: that exported graph is measured alone")
     evaluate.add_argument("--segmenter", help="segmenter run folder or exported segmenter (weights/ID.onnx), "
                                                "for the FCN-score of label->photo models")
     evaluate.add_argument("--onnx", help="score this exported graph of the run instead of its torch generator")
     evaluate.add_argument("--baseline", help="run of a baseline trained on the same data for the same CPU time")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
-    evaluate.add_argument("--out", help="JSON output (default: RUN/metrics.json)")
+    evaluate.add_argument("--reference", help="real photos for the checkerboard index (default: the summer "
+                                              "Yosemite test photos, see model_training/checkerboard.py; none: skip it)")
+    evaluate.add_argument("--c2st-seeds", type=int, default=5,
+                          help="C2ST seeds: pix2pix's pictures against the photos, CycleGAN's filtered and unfiltered "
+                               "photos against the held-out targets (0: skip)")
+    evaluate.add_argument("--out", help="JSON output (default: RUN/metrics.json, runs/evaluate/ID/ for a config)")
     evaluate.set_defaults(handler=_evaluate)
 
     export = commands.add_parser("export", help="export a run's generator to ONNX with its model card")

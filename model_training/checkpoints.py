@@ -34,6 +34,9 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, dict[str, nn.Module], di
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}: train first")
     saved = torch.load(path, map_location="cpu", weights_only=False)
+    if saved["config"]["family"] in ("pix2pix", "cyclegan"):
+        # Runs saved before `model.upsample` existed used the transposed convolutions.
+        saved["config"]["model"].setdefault("upsample", "transposed")
     config = config_from_dict(saved["config"])
     modules = {}
     for name in INFERENCE_MODULES[config.family]:

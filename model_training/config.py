@@ -89,6 +89,9 @@ class Pix2PixModelConfig:
     d_layers: int = 3  # 3 layers = the 70x70 PatchGAN
     dropout: float = 0.5
     norm: str = "batch"  # batch (paper) | instance (same statistics in training and at export)
+    # resize (bilinear x2, then a 3x3 conv) | transposed (the paper's 4x4 stride-2 transposed conv, whose
+    # uneven kernel overlap prints a checkerboard; the first shipped models used it). See models.upsampling.
+    upsample: str = "resize"
     lambda_l1: float = 100.0
 
 
@@ -98,6 +101,7 @@ class CycleGanModelConfig:
     ndf: int = 64
     n_blocks: int = 9
     n_downsampling: int = 2
+    upsample: str = "resize"  # resize | transposed (the paper's, with checkerboards): see models.upsampling
     d_layers: int = 3
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # times lambda_cycle

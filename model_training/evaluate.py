@@ -8,7 +8,16 @@
   and how far a style image pulls the output's colour statistics toward it, against a random and the mean
   style.
 - sketch -> photo: L1 and PSNR against the real photos.
-- CycleGAN: cycle-reconstruction L1 both ways, and colour-statistics distance to the target domain.
+- pix2pix (labels or sketch), with `c2st_seeds`: a classifier two-sample test of its pictures against the
+  validation photos (model_training.c2st), both sides through the same JPEG steps.
+- CycleGAN: cycle-reconstruction L1 both ways, colour-statistics distance to the target domain, and (with
+  `c2st_seeds`) a domain C2ST: filtered photos against held-out target pictures, next to the unfiltered
+  photos against the same targets.
+- every generator: the checkerboard index of its validation pictures (model_training.checkerboard).
+
+An exported graph is measured with `--onnx`; with a config file in place of a run folder, the graph alone
+is measured (the shipped models, whose training runs are not kept), without the figures that need the
+run's other networks (CycleGAN's way back, SPADE's style encoder).
 """
 
 from __future__ import annotations
@@ -23,7 +32,11 @@ import torch.nn.functional as F
 
 from backend.cards import LabelSet, load_card
 from model_training import runtime as rt
+from model_training.c2st import C2stConfig, c2st
+from model_training.checkerboard import measured_or_why_not
 from model_training.checkpoints import load_run
+from model_training.config import load_config
+from model_training.data.transforms import tensor_to_uint8
 from model_training.datasets import build_dataset, label_set_of
 from model_training.labelsets import colourise, num_classes
 from model_training.models.spade import one_hot
@@ -112,23 +125,63 @@ def _labels_to_photo(config, modules: dict, onnx: Path | None):
     return lambda labels, z: g(one_hot(labels, classes))
 
 
+def _image_to_image(modules: dict, name: str, onnx: Path | None, input_name: str):
+    """A sketch or photo -> picture generator: the run's torch module `name`, or the exported graph."""
+    if onnx is not None:
+        graph = OnnxGraph(onnx)
+        return lambda images: graph(**{input_name: images})
+    return modules[name]
+
+
+def _load(run_or_config: Path, onnx: Path | None) -> tuple:
+    """A run folder (its config, networks and counters), or a config file whose exported graph is measured."""
+    if run_or_config.suffix != ".toml":
+        return load_run(run_or_config)
+    if onnx is None:
+        raise ValueError(f"{run_or_config} is a config, not a run: pass the exported graph with --onnx")
+    config = load_config(run_or_config)
+    if config.family not in ("pix2pix", "cyclegan"):
+        raise ValueError("a config with --onnx measures pix2pix and CycleGAN graphs; other families need their run")
+    return config, {}, {"step": None}
+
+
+def _photo_c2st(real: list[torch.Tensor], others: list[torch.Tensor], seeds: int, generated: bool = True) -> dict:
+    """C2ST of `others` against real photos (or paintings), paired by index. A real picture was a stored JPEG
+    before it was decoded here, so each generated picture is stored as one too; then both sides are resized
+    and JPEG-encoded alike (model_training.realism.judged)."""
+    from model_training.realism import SIDE, as_photo_file, judged  # realism imports this module
+
+    as_uint8 = lambda images: [tensor_to_uint8(image) for image in torch.cat(images)]
+    stored = (lambda picture: as_photo_file(picture, SIDE)) if generated else (lambda picture: picture)
+    real_side = np.stack([judged(picture) for picture in as_uint8(real)])
+    other_side = np.stack([judged(stored(picture)) for picture in as_uint8(others)])
+    with torch.enable_grad():  # the classifier trains; evaluate runs under no_grad
+        return c2st(real_side, other_side, seeds, C2stConfig())
+
+
 @torch.no_grad()
 def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | None = None,
-             limit: int | None = None, onnx: Path | None = None, baseline_run: str | None = None) -> dict:
-    """`onnx`: measure this exported graph of the run instead of its torch generator (what the server
+             limit: int | None = None, onnx: Path | None = None, baseline_run: str | None = None,
+             reference: Path | None = None, c2st_seeds: int = 0) -> dict:
+    """`run_dir`: a run folder, or a config file (then `onnx` is required and the graph alone is measured).
+    `onnx`: measure this exported graph of the run instead of its torch generator (what the server
     runs). `baseline_run`: a labels -> photo run trained on the same data for the same CPU time,
-    evaluated alongside for the comparison table."""
+    evaluated alongside for the comparison table. `reference`: the real photos the checkerboard index is
+    measured against (model_training.checkerboard.REFERENCE_PHOTOS from the command line). `c2st_seeds`:
+    seeds of pix2pix's C2ST against the photos and of CycleGAN's domain C2ST (0: not run)."""
     run_dir = Path(run_dir)
-    config, modules, counters = load_run(run_dir)
+    config, modules, counters = _load(run_dir, onnx)
     torch.set_num_threads(config.run.threads or torch.get_num_threads())
     val_set = build_dataset(config, train=False)
     rows: list[list[torch.Tensor]] = []
+    pictures: list[torch.Tensor] = []  # the generated pictures the checkerboard index is measured on
+    trained = counters["step"] is not None  # not when a config's graph is measured alone
     metrics: dict = {"family": config.family, "images": min(limit or len(val_set), len(val_set)),
                      "size": config.data.load_size, "step": counters["step"],
-                     "cpu_minutes": round(counters.get("cpu_seconds", 0.0) / 60, 1)}
+                     "cpu_minutes": round(counters.get("cpu_seconds", 0.0) / 60, 1) if trained else None}
     labels_to_photo = config.family in ("spade", "pix2pix") and config.export.input_kind == "labels"
-    if (onnx or baseline_run) and not labels_to_photo:
-        raise ValueError("--onnx and --baseline apply to label -> photo models (SPADE, pix2pix on labels)")
+    if (onnx and config.family == "segmenter") or (baseline_run and not labels_to_photo):
+        raise ValueError("--onnx applies to generators, --baseline to label -> photo models (SPADE, pix2pix on labels)")
     if onnx is not None:
         metrics["graph"] = Path(onnx).name
 
@@ -148,7 +201,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
         generate = _labels_to_photo(config, modules, onnx)
         oracle, generated = Confusion(label_set), Confusion(label_set)
         own_style, mean_style_fcn = Confusion(label_set), Confusion(label_set)
-        l1, toward, away, from_mean = [], [], [], []
+        l1, toward, away, from_mean, photos = [], [], [], [], []
         if config.family == "spade":
             # Random styles as the painter draws them (see style_codes), and at the sweep's truncations: each
             # truncation draws two styles per map (FCN-score of the first, diversity between the two).
@@ -169,6 +222,7 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                         entry["confusion"].add(labels, segment(first))
                     if t == painter_truncation:
                         fake = first
+                pictures.append(fake)
                 own = generate(labels, enc(real)[0])
                 # A style photo from another scene: does the output's look move toward it, compared with a
                 # random style and with the neutral (mean) style?
@@ -186,6 +240,8 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                 rows += [[_labels_rgb(t, label_set), f, o, r] for t, f, o, r in zip(labels, fake, own, real)]
             else:
                 fake = generate(labels, None)
+                pictures.append(fake)
+                photos.append(real)
                 l1.append((fake - real).abs().mean(dim=(1, 2, 3)))
                 rows += [[_labels_rgb(t, label_set), f, r] for t, f, r in zip(labels, fake, real)]
                 if segment is not None:
@@ -210,6 +266,8 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             metrics["equal_cpu_time_comparison"] = _comparison(run_dir, metrics, baseline_run, segmenter_run, limit)
         key = "l1_with_own_style" if config.family == "spade" else "l1"
         metrics[key] = _mean(l1)
+        if c2st_seeds and config.family == "pix2pix":
+            metrics["c2st_against_the_photos"] = _photo_c2st(photos, pictures, c2st_seeds)
         if config.family == "spade":
             metrics["style"] = {
                 "diversity_l1_between_random_codes": _mean(sweep[painter_truncation]["diversity"]),
@@ -219,42 +277,66 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
             }
 
     elif config.family == "pix2pix":
-        l1, scores = [], []
+        generate = _image_to_image(modules, "generator", onnx, "sketch")
+        l1, scores, photos = [], [], []
         for batch in rt.in_order_batches(val_set, BATCH, limit):
-            fake = modules["generator"](batch["sketch"])
+            fake = generate(batch["sketch"])
+            pictures.append(fake)
+            photos.append(batch["image"])
             l1.append((fake - batch["image"]).abs().mean(dim=(1, 2, 3)))
             scores += [psnr(f, r) for f, r in zip(fake, batch["image"])]
             rows += [[s, f, r] for s, f, r in zip(batch["sketch"], fake, batch["image"])]
         metrics["l1"] = round(float(torch.cat(l1).mean()), 4)
         metrics["psnr_db"] = round(float(np.mean(scores)), 2)
+        if c2st_seeds:
+            metrics["c2st_against_the_photos"] = _photo_c2st(photos, pictures, c2st_seeds)
 
     elif config.family == "cyclegan":
-        g_ab, g_ba = modules["G_AB"], modules["G_BA"]
-        cycle_a, cycle_b, before, after = [], [], [], []
+        g_ab = _image_to_image(modules, "G_AB", onnx, "photo")
+        g_ba = modules.get("G_BA")  # only the forward graph is exported
+        cycle_a, cycle_b, before, after, photos, targets = [], [], [], [], [], []
         for batch in rt.in_order_batches(val_set, BATCH, limit):
             a, b = batch["A"], batch["B"]
             fake_b = g_ab(a)
-            cycle_a.append((g_ba(fake_b) - a).abs().mean(dim=(1, 2, 3)))
-            cycle_b.append((g_ab(g_ba(b)) - b).abs().mean(dim=(1, 2, 3)))
+            pictures.append(fake_b)
+            photos.append(a)
+            targets.append(b)
             domain_b = colour_stats(b).mean(0, keepdim=True)
             before.append((colour_stats(a) - domain_b).abs().mean(1))
             after.append((colour_stats(fake_b) - domain_b).abs().mean(1))
+            if g_ba is None:
+                rows += [[x, y] for x, y in zip(a, fake_b)]
+                continue
+            cycle_a.append((g_ba(fake_b) - a).abs().mean(dim=(1, 2, 3)))
+            cycle_b.append((g_ab(g_ba(b)) - b).abs().mean(dim=(1, 2, 3)))
             rows += [[x, y, z] for x, y, z in zip(a, fake_b, g_ba(fake_b))]
-        metrics["cycle_l1_a_b_a"] = _mean(cycle_a)
-        metrics["cycle_l1_b_a_b"] = _mean(cycle_b)
+        if g_ba is not None:
+            metrics["cycle_l1_a_b_a"] = _mean(cycle_a)
+            metrics["cycle_l1_b_a_b"] = _mean(cycle_b)
         metrics["colour_stats_distance_to_domain_b"] = {
             "input": _mean(before),
             "translated": _mean(after),
         }
+        if c2st_seeds:
+            # Does the filter move photos toward the held-out targets? Told apart less often than unfiltered.
+            metrics["domain_c2st_against_held_out_targets"] = {
+                "filtered": _photo_c2st(targets, pictures, c2st_seeds),
+                "unfiltered": _photo_c2st(targets, photos, c2st_seeds, generated=False)}
     else:
         raise ValueError(f"cannot evaluate family {config.family!r}")
 
-    options = {"--segmenter": segmenter_run, "--onnx": onnx, "--baseline": baseline_run, "--limit": limit}
+    if config.family != "segmenter":
+        metrics["checkerboard"] = measured_or_why_not(torch.cat(pictures), reference)
+    options = {"--segmenter": segmenter_run, "--onnx": onnx, "--baseline": baseline_run, "--limit": limit,
+               "--reference": reference, "--c2st-seeds": c2st_seeds or None}
     metrics["command"] = shlex.join(["python", "-m", "model_training", "evaluate", str(run_dir)] + [
         part for flag, value in options.items() if value is not None for part in (flag, str(value))])
-    out = out or run_dir / "metrics.json"
+    # A config has no run folder: its graph's figures go next to the output.
+    out = out or (Path("runs/evaluate") / config.export.id / "metrics.json" if run_dir.suffix == ".toml"
+                  else run_dir / "metrics.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2) + "\n")
-    rt.save_sheet(rows[:6], run_dir / "evaluation.png")
+    rt.save_sheet(rows[:6], out.parent / "evaluation.png" if run_dir.suffix == ".toml" else run_dir / "evaluation.png")
     print(json.dumps(metrics, indent=2))
     return metrics
 

@@ -13,6 +13,7 @@ and for each labels -> photo training run given as a baseline:
   Judged on centre squares at 256 px, as the segmenters were trained.
 - Round trip of painted layouts (model_training.painted_layouts): how well the judges' reading of each
   model's picture agrees with what was painted.
+- The checkerboard index of each model's pictures (model_training.checkerboard).
 - Side-by-side sheets: labels | each model | real on validation maps, labels | each model for the layouts.
 
 Writes OUT/realism.json (per model, for the model cards' metrics), the sheets, and OUT/c2st-cache.json
@@ -32,6 +33,7 @@ from PIL import Image, ImageDraw
 
 from model_training.c2st import AccuracyCache, C2stConfig, fitting_steps, summary
 from model_training.c2st_protocols import PROTOCOLS, C2stProtocol, centre_square, framed_labels, resized
+from model_training.checkerboard import REFERENCE_PHOTOS, measured_or_why_not
 from model_training.checkpoints import load_run
 from model_training.data.folders import LabelPhotoFolder
 from model_training.data.transforms import tensor_to_uint8
@@ -79,6 +81,7 @@ class RealismConfig:
     painted_styles: int = 2  # seeded random styles per painted layout
     protocols: list[C2stProtocol] = field(default_factory=lambda: list(PROTOCOLS.values()))
     fit_steps: int | None = None  # a smoke run: every classifier fits for this many batches instead
+    checkerboard_reference: Path | None = Path(REFERENCE_PHOTOS)  # model_training.checkerboard
 
     def __post_init__(self):
         names = [m.name for m in self.models] + [Path(r).name for r in self.baseline_runs]
@@ -310,6 +313,7 @@ def evaluate_realism(cfg: RealismConfig, command: str) -> dict:
     for painter in painters:
         pictures = np.stack([resized(p, (SIDE, SIDE)) for p in rendered[painter.name]["centre-square"]])
         entry = report["models"][painter.name]
+        entry["checkerboard"] = measured_or_why_not(pictures, cfg.checkerboard_reference)
         for name, segment in segmenters.items():
             scores = confusion_of(segment, pictures, val_labels).scores()
             scores["over_oracle_pixel_accuracy"] = round(

@@ -2,7 +2,8 @@
 
 Generator, in the paper's notation: c7s1-ngf, d2ngf, d4ngf, R4ngf x n_blocks, u2ngf, ungf, c7s1-3 (with
 n_downsampling = 2): 7x7 convs with reflection padding at both ends, stride-2 3x3 convs down, residual
-blocks at the lowest resolution, fractionally strided 3x3 convs up, instance norm and ReLU throughout,
+blocks at the lowest resolution, fractionally strided 3x3 convs up (or, `upsample = "resize"`, bilinear
+resize + reflection-padded 3x3 conv, which prints no checkerboard; models.upsampling), instance norm and ReLU throughout,
 tanh at the output.
 """
 
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from model_training.config import CycleGanModelConfig
+from model_training.models.upsampling import upsample_conv
 
 
 def conv_norm_relu(cin: int, cout: int, kernel: int, stride: int = 1) -> list[nn.Module]:
@@ -46,7 +48,8 @@ class ResnetGenerator(nn.Module):
             channels *= 2
         layers += [ResnetBlock(channels) for _ in range(cfg.n_blocks)]
         for _ in range(cfg.n_downsampling):
-            layers += [nn.ConvTranspose2d(channels, channels // 2, 3, 2, padding=1, output_padding=1, bias=False),
+            layers += [*upsample_conv(channels, channels // 2, cfg.upsample, bias=False, transposed_kernel=3,
+                                      reflect=True),
                        nn.InstanceNorm2d(channels // 2), nn.ReLU(True)]
             channels //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]

@@ -1,7 +1,8 @@
 """pix2pix's U-Net generator (Isola et al., CVPR 2017).
 
-Encoder: 4x4 stride-2 convs, LeakyReLU 0.2, doubling the width up to 8 * ngf. Decoder: 4x4 stride-2
-transposed convs, ReLU, each taking the mirrored encoder features as a skip connection. Dropout 0.5 in
+Encoder: 4x4 stride-2 convs, LeakyReLU 0.2, doubling the width up to 8 * ngf. Decoder: ReLU and a stride-2
+upsampling layer (`upsample`: the paper's 4x4 transposed conv, or bilinear resize + 3x3 conv, which prints
+no checkerboard; models.upsampling), each taking the mirrored encoder features as a skip connection. Dropout 0.5 in
 the innermost decoder layers is the generator's only noise; `eval()` turns it off, so export is
 deterministic (the paper keeps it on at test time).
 
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from model_training.config import Pix2PixModelConfig
+from model_training.models.upsampling import upsample_conv
 
 DROPOUT_LEVELS = 3  # the paper's decoder: CD512-CD512-CD512-C512-C256-C128-C64
 
@@ -36,24 +38,24 @@ class UnetSkipConnectionBlock(nn.Module):
 
     def __init__(self, outer_channels: int, inner_channels: int, inner: nn.Module | None = None, *,
                  in_channels: int | None = None, outermost: bool = False, norm: str = "batch",
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, upsample: str = "transposed"):
         super().__init__()
         self.outermost = outermost
         in_channels = in_channels or outer_channels
         # A norm right after a conv makes its bias redundant.
         down_conv = nn.Conv2d(in_channels, inner_channels, 4, 2, 1, bias=outermost or inner is None)
+        # The innermost level has no skip concatenated inside it.
+        up_in = inner_channels if inner is None else inner_channels * 2
+        up_conv = upsample_conv(up_in, outer_channels, upsample, bias=outermost)
         if outermost:
-            up_conv = nn.ConvTranspose2d(inner_channels * 2, outer_channels, 4, 2, 1)
             down = [down_conv]
-            up = [nn.ReLU(), up_conv, nn.Tanh()]
+            up = [nn.ReLU(), *up_conv, nn.Tanh()]
         elif inner is None:
-            up_conv = nn.ConvTranspose2d(inner_channels, outer_channels, 4, 2, 1, bias=False)
             down = [nn.LeakyReLU(0.2), down_conv]
-            up = [nn.ReLU(), up_conv, _norm(norm, outer_channels)]
+            up = [nn.ReLU(), *up_conv, _norm(norm, outer_channels)]
         else:
-            up_conv = nn.ConvTranspose2d(inner_channels * 2, outer_channels, 4, 2, 1, bias=False)
             down = [nn.LeakyReLU(0.2), down_conv, _norm(norm, inner_channels)]
-            up = [nn.ReLU(), up_conv, _norm(norm, outer_channels)]
+            up = [nn.ReLU(), *up_conv, _norm(norm, outer_channels)]
         if dropout > 0:
             up.append(nn.Dropout(dropout))
         self.down = nn.Sequential(*down)
@@ -76,13 +78,13 @@ class UnetGenerator(nn.Module):
             raise ValueError("pix2pix depth must be at least 2")
         self.depth = cfg.depth
         widths = [cfg.ngf * min(2 ** level, 8) for level in range(cfg.depth)]
-        block = UnetSkipConnectionBlock(widths[-2], widths[-1], norm=cfg.norm)
+        block = UnetSkipConnectionBlock(widths[-2], widths[-1], norm=cfg.norm, upsample=cfg.upsample)
         for level in reversed(range(cfg.depth - 2)):
             with_dropout = cfg.depth - 2 - level <= DROPOUT_LEVELS
             block = UnetSkipConnectionBlock(widths[level], widths[level + 1], block, norm=cfg.norm,
-                                            dropout=cfg.dropout if with_dropout else 0.0)
+                                            dropout=cfg.dropout if with_dropout else 0.0, upsample=cfg.upsample)
         self.model = UnetSkipConnectionBlock(out_channels, widths[0], block, in_channels=in_channels,
-                                             outermost=True, norm=cfg.norm)
+                                             outermost=True, norm=cfg.norm, upsample=cfg.upsample)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
