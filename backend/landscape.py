@@ -58,6 +58,7 @@ class SynthesisSettings:
     keep_margin: float = 0.15  # retrieval score a live painter's main exemplar may lose before it is swapped
     min_class_share: float = 0.002  # a painted class smaller than this share of the frame brings no extra
     style_strength: float = 0.6  # how far the picture's colour statistics move toward the style
+    preset_style_strength: float = 0.9  # ... toward a preset's: a preset promises its thumbnail's look
     extra_colour_strength: float = 0.7
     thing_classes: tuple[int, ...] = (7,)
     thing_photo_prefix: str = "stanford_background/"  # things come only from human-labelled photos
@@ -335,14 +336,14 @@ class LandscapeRenderer:
         with self._lock:
             self._source_cache.clear()
 
-    def render(self, labels: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
+    def render(self, labels: np.ndarray, style: np.ndarray, seed: int, preset: bool = False) -> np.ndarray:
         """The finished picture, uint8 [S, S, 3]."""
-        for frame in self.frames(labels, style, seed):
+        for frame in self.frames(labels, style, seed, preset=preset):
             pass
         return frame.rgb
 
     def frames(self, labels: np.ndarray, style: np.ndarray, seed: int,
-               state: RenderState | None = None) -> Iterator[Frame]:
+               state: RenderState | None = None, preset: bool = False) -> Iterator[Frame]:
         """A picture per pyramid level, coarse first. With a `state` from this painter's last picture and the
         same exemplars, only the neighbourhood of what changed is searched again."""
         cfg = self.settings
@@ -350,9 +351,9 @@ class LandscapeRenderer:
         style = np.asarray(style, np.float32)
         labels = np.array(labels, np.uint8)  # writable and contiguous, as the compiled kernels expect
         keep = state.key[0][0] if state is not None and state.key is not None and state.key[1:] == (
-            tuple(np.round(style, 4)), seed) else None
+            tuple(np.round(style, 4)), seed, preset) else None
         chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep)
-        key = (tuple(chosen), tuple(np.round(style, 4)), seed)
+        key = (tuple(chosen), tuple(np.round(style, 4)), seed, preset)
         warm = state is not None and state.key == key and state.labels is not None and len(state.levels) == len(self.level_sides)
         changed = None
         if warm:
@@ -390,7 +391,8 @@ class LandscapeRenderer:
             level = _Level(nnf=nnf, rgb=rgb)
             new_levels.append(level)
             previous, previous_sources = level, sources
-            picture = _colour_moved(rgb, style, cfg.style_strength) if cfg.style_strength > 0 else rgb
+            strength = cfg.preset_style_strength if preset else cfg.style_strength
+            picture = _colour_moved(rgb, style, strength) if strength > 0 else rgb
             yield Frame(rgb=_to_uint8(_resized_rgb(picture, self.size)), level=number + 1, levels=len(self.level_sides))
         if state is not None:
             state.labels, state.key, state.levels = labels, key, new_levels

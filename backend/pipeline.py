@@ -42,6 +42,7 @@ class TranslateSpec:
     style: np.ndarray | None
     filter: LoadedModel | None
     seed: int = 0  # the hybrid's composition: the request's seed, so one request always paints one picture
+    preset: bool = False  # the style is a preset's (the landscape renderer then follows its look more closely)
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,10 @@ def resolve_filter(engine: InferenceEngine, filter_id: str | None) -> LoadedMode
 def resolve_translate(engine: InferenceEngine, model_id: str | None, choice: StyleChoice,
                       filter_id: str | None) -> TranslateSpec:
     model = resolve_translator(engine, model_id)
+    chosen = choice.has_image or choice.style_code is not None or choice.seed is not None
+    preset = choice.style_id is not None or (not chosen and bool(model.card.style_presets))
     return TranslateSpec(model=model, style=resolve_style(model, choice), filter=resolve_filter(engine, filter_id),
-                         seed=choice.seed or 0)
+                         seed=choice.seed or 0, preset=preset)
 
 
 def resolve_segmenter(engine: InferenceEngine, model_id: str | None) -> LoadedModel:
@@ -209,7 +212,7 @@ def _generate(engine: InferenceEngine, spec: TranslateSpec, feeds: dict[str, np.
               style: np.ndarray | None) -> tuple[np.ndarray, float]:
     """image [1, 3, S, S] of the spec's model for its input feeds and resolved style, then its filter."""
     if spec.model.card.kind == "hybrid":
-        image, model_ms = engine.render_hybrid(spec.model, feeds["labels"], style[0], spec.seed)
+        image, model_ms = engine.render_hybrid(spec.model, feeds["labels"], style[0], spec.seed, spec.preset)
     else:
         image, model_ms = engine.generate(spec.model, feeds if style is None else feeds | {"style": style})
     image, ms = _filtered(engine, spec, image)
@@ -251,7 +254,7 @@ def translate_frames(engine: InferenceEngine, spec: TranslateSpec, data: bytes, 
         yield encoded(*_generate(engine, spec, feeds, style))
         return
     labels = feeds["labels"][0, 0].astype(np.uint8)
-    for frame, ms in engine.landscape_frames(spec.model, labels, style[0], spec.seed, state):
+    for frame, ms in engine.landscape_frames(spec.model, labels, style[0], spec.seed, state, spec.preset):
         image, filter_ms = _filtered(engine, spec, rgb_tensor(frame.rgb))
         yield encoded(image, ms + filter_ms, frame.level, frame.levels)
 
@@ -265,7 +268,7 @@ def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits:
 
 
 def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarray, seed: int,
-                  style: np.ndarray | None = None) -> np.ndarray:
+                  style: np.ndarray | None = None, preset: bool = False) -> np.ndarray:
     """Offline evaluation: a label map uint8 [S, S] at the card's size -> the picture uint8 [S, S, 3], with
     the given style [style_dim] or else the seeded random style the painter draws (spade, hybrid; a pix2pix
     model ignores both; the hybrid composes with the seed either way)."""
@@ -280,7 +283,7 @@ def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarra
         style = resolve_style(model, StyleChoice(seed=seed))
     else:
         style = np.asarray(style, np.float32)[None]
-    spec = TranslateSpec(model=model, style=style, filter=None, seed=seed)
+    spec = TranslateSpec(model=model, style=style, filter=None, seed=seed, preset=preset)
     image, _ = _generate(engine, spec, {"labels": labels_tensor(labels, size)}, spec.style)
     return np.asarray(tensor_to_rgb(image))
 

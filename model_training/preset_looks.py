@@ -67,7 +67,7 @@ def thumbnail_looks(model: LoadedModel) -> np.ndarray:
 def picture_looks(engine: InferenceEngine, model: LoadedModel, code: np.ndarray,
                   layouts: list[np.ndarray]) -> np.ndarray:
     """[L, 6]: the look of the picture `code` paints on each layout."""
-    return np.stack([colour_style(pipeline.render_labels(engine, model, labels, SEED, style=code))
+    return np.stack([colour_style(pipeline.render_labels(engine, model, labels, SEED, style=code, preset=True))
                      for labels in layouts])
 
 

@@ -189,3 +189,12 @@ def test_the_benchmark_times_the_renderer_against_its_budgets(landscape_weights:
     assert LANDSCAPE_ID not in report["models"], "a model without a graph has no onnxruntime row"
     print_table(report)
     assert f"{LANDSCAPE_ID} stroke_first_frame" in capsys.readouterr().out
+
+
+def test_a_preset_look_is_followed_more_closely_than_a_random_style(renderer: LandscapeRenderer):
+    from backend.hybrid import colour_style
+
+    labels, style = painting(), np.array([0.7, 0.4, 0.2, 0.1, 0.1, 0.1], np.float32)  # a warm, flat look
+    as_preset = renderer.render(labels, style, 0, preset=True)
+    as_random = renderer.render(labels, style, 0)
+    assert np.abs(colour_style(as_preset) - style).sum() < np.abs(colour_style(as_random) - style).sum()
