@@ -190,7 +190,12 @@ def summary(results: list[dict], pairs: int) -> dict:
     return {"mean": round(float(np.mean(accuracies)), 4), "std": round(float(np.std(accuracies)), 4),
             "per_seed": [round(a, 4) for a in accuracies], "test_pictures": 2 * (pairs - pairs // 2),
             "seconds_per_seed": round(float(np.mean([r["seconds"] for r in results])), 1),
-            "cpu_seconds_per_seed": round(float(np.mean([r.get("cpu_seconds", np.nan) for r in results])), 1)}
+            "cpu_seconds_per_seed": _mean_or_none([r["cpu_seconds"] for r in results if "cpu_seconds" in r])}
+
+
+def _mean_or_none(values: list[float]) -> float | None:
+    """None where the cache holds no fitting time for any seed."""
+    return round(float(np.mean(values)), 1) if values else None
 
 
 def c2st(real: np.ndarray, generated: np.ndarray, seeds: int, cfg: C2stConfig,

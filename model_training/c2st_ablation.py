@@ -1,7 +1,7 @@
 """Why the earlier C2ST protocol reads higher than the issue-25 one: each variant changes one setting of one
 of the two protocols, and is measured on the same pictures with the same seeds.
 
-    python -m model_training.c2st_ablation --weights weights --models spade-landscape hybrid-landscape \\
+    python -m model_training.c2st_ablation --weights weights --models spade-landscape \\
         --out runs/c2st-ablation --seeds 3 --cache runs/realism/c2st-cache.json
 
 Writes OUT/ablation.json and prints a table (mean accuracy over seeds per model and variant). Accuracies are
