@@ -29,7 +29,8 @@ from tests.helpers.server import free_port, wait_until_healthy
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS_ENV = {name.upper() for name in Settings.model_fields}
 # Read by the Python interpreter, the shell or uvicorn rather than by backend/settings.py.
-RUNTIME_ENV = {"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "FORWARDED_ALLOW_IPS"}
+# NUMBA_CACHE_DIR: where the landscape renderer's kernels, compiled when the image is built, are found.
+RUNTIME_ENV = {"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "FORWARDED_ALLOW_IPS", "NUMBA_CACHE_DIR"}
 CONTAINER_PORT = 8000
 
 
