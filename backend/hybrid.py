@@ -209,7 +209,7 @@ def ranked_segments(bank: ExemplarBank, region: Region, frame: tuple[int, int], 
     return segments.ids[order[np.isfinite(score[order])]]
 
 
-def _warped_segment(bank: ExemplarBank, segment: int, size: tuple[int, int], shift: tuple[int, int],
+def warped_segment(bank: ExemplarBank, segment: int, size: tuple[int, int], shift: tuple[int, int],
                     gain: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """A segment's bounding box of its photo resized to `size` (h, w): (uint8 rgb, bool mask)."""
     photo, labels = bank.photo(int(bank.seg_photo[segment]))
@@ -259,7 +259,7 @@ def compose(bank: ExemplarBank, labels: np.ndarray, style: np.ndarray, seed: int
                 shift = tuple(int(v) for v in rng.integers(-augment.max_shift, augment.max_shift + 1, 2))
                 gain = (1 + rng.uniform(-augment.colour_jitter, augment.colour_jitter, 3),
                         rng.uniform(-augment.colour_jitter, augment.colour_jitter, 3) / 2)
-            patch, mask = _warped_segment(bank, segment, (y1 - y0, x1 - x0), shift, gain)
+            patch, mask = warped_segment(bank, segment, (y1 - y0, x1 - x0), shift, gain)
             paste = empty & mask
             rgb[y0:y1, x0:x1][paste] = patch[paste]
             window_filled |= paste

@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from backend import patch_synthesis as kernels
 from backend.hybrid import (NO_SEGMENT, ExemplarBank, colour_style, connected_regions, ranked_segments,
-                            _warped_segment)
+                            warped_segment)
 
 LAYOUT_GRID = 6  # retrieval compares class shares on a LAYOUT_GRID x LAYOUT_GRID grid
 GUIDE_SIZE = 32  # blurred label context is computed at this size, then resized
@@ -89,6 +89,19 @@ class RenderState:
 INDEX_ARRAYS = ("photo_layout", "photo_class_shares", "photo_label_agreement")
 
 
+def grid_cells(shape: tuple[int, int], grid: int) -> np.ndarray:
+    """int [H, W]: each pixel's cell, row-major, on a grid x grid grid over the frame."""
+    height, width = shape
+    rows = np.minimum(np.arange(height) * grid // height, grid - 1)
+    cols = np.minimum(np.arange(width) * grid // width, grid - 1)
+    return rows[:, None] * grid + cols[None, :]
+
+
+def class_shares(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """[num_classes]: each class's share of the frame (unlabelled pixels count in the frame, not in a class)."""
+    return np.bincount(labels.ravel(), minlength=256)[:num_classes] / labels.size
+
+
 def index_arrays(bank: ExemplarBank, num_classes: int) -> dict[str, np.ndarray]:
     """What retrieval needs of every bank photo: its layout descriptor, class shares and label agreement.
     `python -m model_training landscape-card` stores them in the bank, so the server need not decode every
@@ -98,7 +111,7 @@ def index_arrays(bank: ExemplarBank, num_classes: int) -> dict[str, np.ndarray]:
     for index in range(bank.num_photos):
         labels = bank.label_map(index)
         layouts[index] = layout_descriptor(labels, num_classes)
-        shares[index] = np.bincount(labels.ravel(), minlength=256)[:num_classes] / labels.size
+        shares[index] = class_shares(labels, num_classes)
     return {"photo_layout": layouts, "photo_class_shares": shares,
             "photo_label_agreement": label_agreement(bank, num_classes, human_labelled(bank)).astype(np.float32)}
 
@@ -132,10 +145,7 @@ BLOCK_GRID = 24  # label agreement judges blocks of a photo on a BLOCK_GRID x BL
 def _block_features(photo: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Per grid block: (features [B, 5]: mean R, G, B, luminance spread, height in the frame; the block's
     label, or -1 where no class covers 80 % of it)."""
-    height, width = labels.shape
-    rows = np.minimum(np.arange(height) * BLOCK_GRID // height, BLOCK_GRID - 1)
-    cols = np.minimum(np.arange(width) * BLOCK_GRID // width, BLOCK_GRID - 1)
-    cell = (rows[:, None] * BLOCK_GRID + cols[None, :]).ravel()
+    cell = grid_cells(labels.shape, BLOCK_GRID).ravel()
     cells = BLOCK_GRID * BLOCK_GRID
     pixels = photo.reshape(-1, 3).astype(np.float64) / 255
     count = np.maximum(np.bincount(cell, minlength=cells), 1)
@@ -190,10 +200,7 @@ def label_agreement(bank: ExemplarBank, num_classes: int, reference: np.ndarray)
 
 def layout_descriptor(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Class shares of each grid cell, [num_classes * GRID * GRID]; unlabelled pixels count for nothing."""
-    height, width = labels.shape
-    rows = np.minimum(np.arange(height) * LAYOUT_GRID // height, LAYOUT_GRID - 1)
-    cols = np.minimum(np.arange(width) * LAYOUT_GRID // width, LAYOUT_GRID - 1)
-    cell = rows[:, None] * LAYOUT_GRID + cols[None, :]
+    cell = grid_cells(labels.shape, LAYOUT_GRID)
     valid = labels < num_classes
     counts = np.zeros((num_classes, LAYOUT_GRID * LAYOUT_GRID), np.float32)
     np.add.at(counts, (labels[valid].astype(np.int64), cell[valid]), 1.0)
@@ -208,7 +215,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
     stroke does not swap the whole scene for a near tie."""
     num_classes = index.num_classes
     target = layout_descriptor(labels, num_classes)
-    target_shares = np.bincount(labels.ravel(), minlength=256)[:num_classes] / labels.size
+    target_shares = class_shares(labels, num_classes)
     layout_distance = np.abs(index.layouts - target).mean(1) * num_classes
     style_distance = np.linalg.norm(bank.photo_styles - np.asarray(style, np.float32), axis=1)
     painted = target_shares >= settings.min_class_share
@@ -269,7 +276,6 @@ class _Sources:
     labels: np.ndarray  # uint8 [N, H, W]
     centres: np.ndarray  # uint8 [N, H, W]: the class a position may be a patch centre for, else INVALID
     guide: np.ndarray  # float32 [N, H, W, C]
-    heights: np.ndarray  # float64 [N]: each exemplar's own height, for the height-in-frame term
     class_positions: np.ndarray  # int64
     class_starts: np.ndarray  # int64 [C + 1]
     shape: np.ndarray  # int64 [N, 2]: each exemplar's own height and width
@@ -277,7 +283,7 @@ class _Sources:
     nearest: np.ndarray  # int64 [N, C, H, W]: flat position of the nearest valid centre of the class, or -1
 
 
-def _sources(exemplars: list[tuple[np.ndarray, np.ndarray]], level_scale: float,
+def _stacked_sources(exemplars: list[tuple[np.ndarray, np.ndarray]], level_scale: float,
              painted: np.ndarray, num_classes: int, radius: int) -> _Sources:
     sizes = [(max(2 * radius + 2, round(p.shape[0] * level_scale)), max(2 * radius + 2, round(p.shape[1] * level_scale)))
              for p, _ in exemplars]
@@ -313,7 +319,6 @@ def _sources(exemplars: list[tuple[np.ndarray, np.ndarray]], level_scale: float,
     home = np.where(counts[0] >= 0.25 * counts.max(0), 0, counts.argmax(0))
     home[counts.max(0) == 0] = -1
     return _Sources(rgb=rgb, labels=labels, centres=centres, guide=guide,
-                    heights=np.array([s[0] for s in sizes], np.float64),
                     class_positions=order[:starts[-1]].astype(np.int64), class_starts=starts,
                     shape=np.array(sizes, np.int64), class_home=home.astype(np.int64), nearest=nearest)
 
@@ -362,8 +367,9 @@ class LandscapeRenderer:
         painted = np.zeros(self.num_classes, bool)
         painted[np.unique(labels[labels < self.num_classes])] = True
         things_rgb, things_mask, labels = self._things(labels, style, seed)
+        strength = cfg.preset_style_strength if preset else cfg.style_strength
         new_levels: list[_Level] = []
-        previous = None
+        previous: tuple[_Level, _Sources] | None = None  # the coarser level and its sources
         for number, side in enumerate(self.level_sides):
             level_labels = _resized_labels(labels, side)
             stuff = ~np.isin(level_labels, cfg.thing_classes) & (level_labels < self.num_classes)
@@ -380,18 +386,18 @@ class LandscapeRenderer:
                 active = stuff
                 nnf = np.full((side, side, 3), -1, np.int32)
                 if previous is not None:
-                    kernels.upsample_nnf(previous.nnf, level_labels, sources.centres,
-                                         sources.rgb.shape[1] / previous_sources.rgb.shape[1],
-                                         sources.rgb.shape[2] / previous_sources.rgb.shape[2], nnf)
-                    rgb = _resized_rgb(previous.rgb, side)
+                    coarse, coarse_sources = previous
+                    kernels.upsample_nnf(coarse.nnf, level_labels, sources.centres,
+                                         sources.rgb.shape[1] / coarse_sources.rgb.shape[1],
+                                         sources.rgb.shape[2] / coarse_sources.rgb.shape[2], nnf)
+                    rgb = _resized_rgb(coarse.rgb, side)
                 else:
                     rgb = np.zeros((side, side, 3), np.float32)
             rgb[fixed] = fixed_rgb[fixed]
             self._synthesise(number, level_labels, active, nnf, rgb, sources, seed)
             level = _Level(nnf=nnf, rgb=rgb)
             new_levels.append(level)
-            previous, previous_sources = level, sources
-            strength = cfg.preset_style_strength if preset else cfg.style_strength
+            previous = level, sources
             picture = _colour_moved(rgb, style, strength) if strength > 0 else rgb
             yield Frame(rgb=_to_uint8(_resized_rgb(picture, self.size)), level=number + 1, levels=len(self.level_sides))
         if state is not None:
@@ -407,7 +413,7 @@ class LandscapeRenderer:
                 return self._source_cache[key]
         if not exemplars:
             exemplars.extend(self._exemplars(chosen))
-        sources = _sources(exemplars, side / self.size, painted, self.num_classes, self.settings.radius)
+        sources = _stacked_sources(exemplars, side / self.size, painted, self.num_classes, self.settings.radius)
         with self._lock:
             self._source_cache[key] = sources
             while len(self._source_cache) > SOURCE_CACHE:
@@ -444,9 +450,10 @@ class LandscapeRenderer:
         for iteration in range(cfg.em_iterations[number]):
             if cfg.occurrence_weight > 0:
                 kernels.count_occurrences(nnf, active, occurrences, cfg.radius)
+                occurrences /= expected
             kernels.patchmatch(rgb, labels, guide, active, sources.rgb,
-                               sources.labels, sources.centres, sources.guide, sources.heights,
-                               sources.class_positions, sources.class_starts, occurrences / expected, nnf, costs,
+                               sources.labels, sources.centres, sources.guide, sources.shape[:, 0].astype(np.float64),
+                               sources.class_positions, sources.class_starts, occurrences, nnf, costs,
                                cfg.radius, 0.0 if number == iteration == 0 else 1.0, cfg.label_weight, cfg.guide_weight, cfg.height_weight,
                                cfg.occurrence_weight, cfg.coherence_weight, cfg.max_search[number], cfg.passes[number],
                                seed * 131 + number * 17 + iteration, self.threads)
@@ -487,7 +494,7 @@ class LandscapeRenderer:
                 continue
             segment = int(ranked[rng.integers(min(3, ranked.size))])
             y0, x0, y1, x1 = region.box
-            patch, segment_mask = _warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), None)
+            patch, segment_mask = warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), None)
             paste = region.mask & segment_mask
             rgb[y0:y1, x0:x1][paste] = patch[paste] / 255.0
             mask[y0:y1, x0:x1] |= paste

@@ -78,10 +78,12 @@ def _context_cost(ty, tx, n, sy, sx, tgt_guide, src_guide, height_scale, src_hei
 
 
 @njit(cache=True, inline="always")
-def _candidate_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels, colour_weight,
-                    label_weight, tgt_guide, src_guide, height_scale, src_heights, guide_weight, height_weight,
-                    occurrences, occurrence_weight, nnf, active, y_start, y_stop, coherence_weight):
-    """A candidate match's whole cost; the centre's terms are only added when the patch alone beats `best`."""
+def _candidate_cost(y, x, n, sy, sx, best, scene):
+    """A candidate match's whole cost; the centre's terms are only added when the patch alone beats `best`.
+    `scene` holds what stays the same across one band's search (see `patchmatch`)."""
+    (radius, tgt_rgb, tgt_labels, src_rgb, src_labels, colour_weight, label_weight, tgt_guide, src_guide,
+     height_scale, src_heights, guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
+     y_start, y_stop, coherence_weight) = scene
     c = _patch_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels, label_weight,
                     colour_weight)
     if c >= best:
@@ -108,15 +110,13 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
         np.random.seed(seed + band * 7919)
         y_start = band * rows_per_band
         y_stop = min(height, y_start + rows_per_band)
+        scene = (radius, tgt_rgb, tgt_labels, src_rgb, src_labels, colour_weight, label_weight, tgt_guide, src_guide,
+                 height_scale, src_heights, guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
+                 y_start, y_stop, coherence_weight)
         for y in range(y_start, y_stop):
             for x in range(width):
                 if active[y, x]:
-                    n, sy, sx = nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2]
-                    costs[y, x] = (_patch_cost(y, x, n, sy, sx, np.inf, radius, tgt_rgb, tgt_labels, src_rgb,
-                                               src_labels, label_weight, colour_weight)
-                                   + _context_cost(y, x, n, sy, sx, tgt_guide, src_guide, height_scale, src_heights,
-                                                   guide_weight, height_weight, occurrences, occurrence_weight,
-                                                   nnf, active, y_start, y_stop, coherence_weight))
+                    costs[y, x] = _candidate_cost(y, x, nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2], np.inf, scene)
         for iteration in range(passes):
             step = 1 if iteration % 2 == 0 else -1
             for j in range(y_stop - y_start):
@@ -140,10 +140,7 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
                             continue
                         if n == best_n and sy == best_y and sx == best_x:
                             continue
-                        c = _candidate_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
-                                            colour_weight, label_weight, tgt_guide, src_guide, height_scale, src_heights,
-                                            guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
-                                            y_start, y_stop, coherence_weight)
+                        c = _candidate_cost(y, x, n, sy, sx, best, scene)
                         if c < best:
                             best, best_n, best_y, best_x = c, n, sy, sx
                     # Random search around the best match, radius halving down to one pixel.
@@ -154,10 +151,7 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
                         search //= 2
                         if sy < 0 or sy >= src_h or sx < 0 or sx >= src_w or src_centres[best_n, sy, sx] != cls:
                             continue
-                        c = _candidate_cost(y, x, best_n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
-                                            colour_weight, label_weight, tgt_guide, src_guide, height_scale, src_heights,
-                                            guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
-                                            y_start, y_stop, coherence_weight)
+                        c = _candidate_cost(y, x, best_n, sy, sx, best, scene)
                         if c < best:
                             best, best_y, best_x = c, sy, sx
                     # One draw from anywhere in the class, possibly in another exemplar.
@@ -167,10 +161,7 @@ def patchmatch(tgt_rgb, tgt_labels, tgt_guide, active, src_rgb, src_labels, src_
                         n = flat // (src_h * src_w)
                         sy = (flat // src_w) % src_h
                         sx = flat % src_w
-                        c = _candidate_cost(y, x, n, sy, sx, best, radius, tgt_rgb, tgt_labels, src_rgb, src_labels,
-                                            colour_weight, label_weight, tgt_guide, src_guide, height_scale, src_heights,
-                                            guide_weight, height_weight, occurrences, occurrence_weight, nnf, active,
-                                            y_start, y_stop, coherence_weight)
+                        c = _candidate_cost(y, x, n, sy, sx, best, scene)
                         if c < best:
                             best, best_n, best_y, best_x = c, n, sy, sx
                     nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2] = best_n, best_y, best_x
@@ -268,7 +259,7 @@ def fill_invalid(nnf, active, tgt_labels, src_shape, class_home, nearest):
     as a whole, stretched to the painting, which is where the search starts. `src_shape` [N, 2]: each
     exemplar's own height and width. A class with no home keeps exemplar -1."""
     height, width = tgt_labels.shape
-    src_h, src_w = nearest.shape[2], nearest.shape[3]
+    src_w = nearest.shape[3]
     for y in range(height):
         for x in range(width):
             if not active[y, x] or nnf[y, x, 0] >= 0:
