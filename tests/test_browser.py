@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers.browser import (
-    canvas_colours, mouse_stroke, output_digest, running_server, to_client,
+    canvas_colours, mouse_stroke, output_digest, painter_page, running_server, to_client,
     wait_for_output_change, wait_for_settled_output, wait_ready,
 )
 from tests.helpers.tiny_models import FACADES_ID, HYBRID_ID, HYBRID_PRESETS, PRESET_IDS, SKETCH_ID, SPADE_ID
@@ -446,14 +446,7 @@ def hybrid_server(hybrid_weights: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_server: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(15000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        page.goto(hybrid_server + "/")
-        wait_ready(page)
+    with painter_page(browser, hybrid_server) as page:
         assert page.get_by_test_id("model-select").input_value() == SPADE_ID
         select_label(page, "grass")
         page.get_by_test_id("tool-fill").click()
@@ -477,9 +470,6 @@ def test_switching_to_the_hybrid_paints_and_its_styles_work(browser, hybrid_serv
         wait_for_settled_output(page)
         assert page.get_by_test_id(f"style-preset-{PRESET_IDS[0]}").is_visible()
         assert page.get_by_test_id("style-preset-grey").count() == 0
-    finally:
-        context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def test_facades_open_on_a_house_front_in_swatches_told_apart_and_save_in_the_dataset_colours(page, catalogue: dict):

@@ -127,3 +127,21 @@ def mouse_stroke(page, points: list[tuple[float, float]], steps: int = 4) -> Non
 
 def wait_ready(page) -> None:
     page.wait_for_selector("body[data-ready=true]")
+
+
+@contextlib.contextmanager
+def painter_page(browser, base_url: str, viewport: dict | None = None, timeout_ms: int = 15000) -> Iterator:
+    """A fresh browser context (empty localStorage) on the painter at `base_url`, ready; closed afterwards,
+    and the test fails if the page threw an uncaught error meanwhile."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(base_url + "/")
+        wait_ready(page)
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
