@@ -399,9 +399,10 @@ class LandscapeRenderer:
             new_levels.append(level)
             previous = level, sources
             picture = _colour_moved(rgb, style, strength) if strength > 0 else rgb
+            if state is not None and len(new_levels) == len(self.level_sides):
+                # Kept before the last yield: a consumer that stops at the finished picture still warm-starts.
+                state.labels, state.key, state.levels = labels, key, new_levels
             yield Frame(rgb=_to_uint8(_resized_rgb(picture, self.size)), level=number + 1, levels=len(self.level_sides))
-        if state is not None:
-            state.labels, state.key, state.levels = labels, key, new_levels
 
     def _sources(self, chosen: list[int], exemplars: list, side: int, painted: np.ndarray) -> _Sources:
         """The exemplars stacked at one level; the last few are kept, since live frames reuse them.

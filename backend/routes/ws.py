@@ -168,7 +168,13 @@ class PaintSession:
                 async with self.send_lock:
                     await self.websocket.send_bytes(rendered.data)
                     await self.websocket.send_text(json.dumps(message))
-                if not finished and self.pending is not None:  # a newer stroke: the finer levels would be stale
+                if finished:
+                    # Counted before any further await: the painter may close as soon as it has the picture.
+                    frames.close()
+                    self.frames_answered += 1
+                    self.metrics.count_ws_frame("answered")
+                    return
+                if self.pending is not None:  # a newer stroke: the finer levels would be stale
                     frames.close()
                     self.metrics.count_ws_frame("cancelled")
                     return
@@ -180,9 +186,6 @@ class PaintSession:
             log.exception("frame %d failed", frame)
             self.metrics.count_ws_frame("error_500")
             await self._send_json({"type": "error", "frame": frame, "status": 500, "message": "internal error"})
-            return
-        self.frames_answered += 1
-        self.metrics.count_ws_frame("answered")
 
     async def _send_json(self, payload: dict[str, Any]) -> None:
         async with self.send_lock:
