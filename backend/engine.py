@@ -24,7 +24,7 @@ from backend.errors import ApiError
 from backend.hybrid import STYLE_DIM, ExemplarBank, compose, refiner_feeds
 from backend.interface import (STYLE_ENCODER_SIGNATURE, class_bands, input_names, signature_for,
                                signature_mismatch, warmup_feeds)
-from backend.landscape import Frame, LandscapeRenderer, RenderState
+from backend.landscape import Frame, LandscapeRenderer, RenderState, StylePhoto
 
 log = logging.getLogger("backend.engine")
 
@@ -368,10 +368,11 @@ class InferenceEngine:
         return image, compose_ms + ms
 
     def landscape_frames(self, model: LoadedModel, labels: np.ndarray, style: np.ndarray, seed: int,
-                         state: RenderState | None = None, preset: bool = False) -> Iterator[tuple[Frame, float]]:
+                         state: RenderState | None = None, preset: bool = False,
+                         photo: StylePhoto | None = None) -> Iterator[tuple[Frame, float]]:
         """The patch-synthesis renderer's pictures, coarse to fine, each with the milliseconds so far. Each
         level holds a run slot only while it computes, so a painter that stops asking frees it at once."""
-        frames = model.landscape.frames(labels, style, seed, state, preset)
+        frames = model.landscape.frames(labels, style, seed, state, preset, photo)
         elapsed = 0.0
         while True:
             with self._runs:

@@ -71,6 +71,19 @@ class Frame:
     levels: int
 
 
+@dataclass(frozen=True)
+class StylePhoto:
+    """A photo the painter chose to paint with: its pixels become the main exemplar (its labels read by the
+    segmenter), so the picture is made of that photo's textures."""
+
+    rgb: np.ndarray  # uint8 [h, w, 3], longer side at the renderer's size
+    labels: np.ndarray  # uint8 [h, w]
+    key: str  # a digest of the upload: a live painter's exemplars are cached and warm-started by it
+
+
+USER_PHOTO = -1  # retrieval's index for the painter's own photo, beside the bank's 0..P-1
+
+
 @dataclass
 class _Level:
     nnf: np.ndarray
@@ -209,28 +222,30 @@ def layout_descriptor(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: np.ndarray, seed: int,
-             settings: SynthesisSettings, keep: int | None = None) -> list[int]:
-    """Bank photo indices: the main exemplar first, then one extra per painted class it lacks. A live
-    painter's previous main exemplar (`keep`) stays while it scores nearly as well as the seed's pick, so a
-    stroke does not swap the whole scene for a near tie."""
+             settings: SynthesisSettings, keep: int | None = None, photo: StylePhoto | None = None) -> list[int]:
+    """Bank photo indices: the main exemplar first, then one extra per painted class it lacks. A painter's
+    own photo is always the main exemplar (USER_PHOTO). A live painter's previous main exemplar (`keep`) stays
+    while it scores nearly as well as the seed's pick, so a stroke does not swap the whole scene for a near tie."""
     num_classes = index.num_classes
-    target = layout_descriptor(labels, num_classes)
     target_shares = class_shares(labels, num_classes)
-    layout_distance = np.abs(index.layouts - target).mean(1) * num_classes
-    style_distance = np.linalg.norm(bank.photo_styles - np.asarray(style, np.float32), axis=1)
+    layout_distance = np.abs(index.layouts - layout_descriptor(labels, num_classes)).mean(1) * num_classes
     painted = target_shares >= settings.min_class_share
-    missing = (painted[None, :] & (index.class_shares < 0.25 * target_shares[None, :])).sum(1)
-    score = layout_distance + settings.style_weight * style_distance + 0.5 * missing
-    score[~index.trusted] = np.inf
-    ranked = np.argsort(score, kind="stable")
-    rng = np.random.default_rng(seed)
-    main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
-    if keep is not None and score[keep] <= score[main] + settings.keep_margin:
-        main = keep
+    if photo is not None:
+        main, main_shares, main_style = USER_PHOTO, class_shares(photo.labels, num_classes), colour_style(photo.rgb)
+    else:
+        style_distance = np.linalg.norm(bank.photo_styles - np.asarray(style, np.float32), axis=1)
+        missing = (painted[None, :] & (index.class_shares < 0.25 * target_shares[None, :])).sum(1)
+        score = layout_distance + settings.style_weight * style_distance + 0.5 * missing
+        score[~index.trusted] = np.inf
+        ranked = np.argsort(score, kind="stable")
+        rng = np.random.default_rng(seed)
+        main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
+        if keep is not None and keep != USER_PHOTO and score[keep] <= score[main] + settings.keep_margin:
+            main = keep
+        main_shares, main_style = index.class_shares[main], bank.photo_styles[main]
     chosen = [main]
-    main_style = bank.photo_styles[main]
     for cls in np.flatnonzero(painted):
-        if cls in settings.thing_classes or index.class_shares[main, cls] >= 0.25 * target_shares[cls]:
+        if cls in settings.thing_classes or main_shares[cls] >= 0.25 * target_shares[cls]:
             continue
         if len(chosen) > settings.max_extras:
             break
@@ -239,7 +254,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
                        + np.linalg.norm(bank.photo_styles - main_style, axis=1)
                        + 0.3 * layout_distance)
         extra_score[(have <= 0) | ~index.trusted] = np.inf
-        extra_score[chosen] = np.inf
+        extra_score[[c for c in chosen if c != USER_PHOTO]] = np.inf
         best = int(np.argmin(extra_score))
         if np.isfinite(extra_score[best]):
             chosen.append(best)
@@ -341,24 +356,27 @@ class LandscapeRenderer:
         with self._lock:
             self._source_cache.clear()
 
-    def render(self, labels: np.ndarray, style: np.ndarray, seed: int, preset: bool = False) -> np.ndarray:
+    def render(self, labels: np.ndarray, style: np.ndarray, seed: int, preset: bool = False,
+               photo: StylePhoto | None = None) -> np.ndarray:
         """The finished picture, uint8 [S, S, 3]."""
-        for frame in self.frames(labels, style, seed, preset=preset):
+        for frame in self.frames(labels, style, seed, preset=preset, photo=photo):
             pass
         return frame.rgb
 
     def frames(self, labels: np.ndarray, style: np.ndarray, seed: int,
-               state: RenderState | None = None, preset: bool = False) -> Iterator[Frame]:
+               state: RenderState | None = None, preset: bool = False,
+               photo: StylePhoto | None = None) -> Iterator[Frame]:
         """A picture per pyramid level, coarse first. With a `state` from this painter's last picture and the
-        same exemplars, only the neighbourhood of what changed is searched again."""
+        same exemplars, only the neighbourhood of what changed is searched again. A painter's own `photo` is
+        the main exemplar."""
         cfg = self.settings
         numba.set_num_threads(self.threads)
         style = np.asarray(style, np.float32)
         labels = np.array(labels, np.uint8)  # writable and contiguous, as the compiled kernels expect
-        keep = state.key[0][0] if state is not None and state.key is not None and state.key[1:] == (
-            tuple(np.round(style, 4)), seed, preset) else None
-        chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep)
-        key = (tuple(chosen), tuple(np.round(style, 4)), seed, preset)
+        settings_key = (tuple(np.round(style, 4)), seed, preset, photo.key if photo is not None else None)
+        keep = state.key[0][0] if state is not None and state.key is not None and state.key[1:] == settings_key else None
+        chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep, photo)
+        key = (tuple(chosen), *settings_key)
         warm = state is not None and state.key == key and state.labels is not None and len(state.levels) == len(self.level_sides)
         changed = None
         if warm:
@@ -373,7 +391,7 @@ class LandscapeRenderer:
         for number, side in enumerate(self.level_sides):
             level_labels = _resized_labels(labels, side)
             stuff = ~np.isin(level_labels, cfg.thing_classes) & (level_labels < self.num_classes)
-            sources = self._sources(chosen, exemplars, side, painted)
+            sources = self._sources(chosen, photo, exemplars, side, painted)
             fixed_rgb = _resized_rgb(things_rgb, side)
             fixed = _resized_mask(things_mask, side)
             stuff &= ~fixed
@@ -404,16 +422,17 @@ class LandscapeRenderer:
                 state.labels, state.key, state.levels = labels, key, new_levels
             yield Frame(rgb=_to_uint8(_resized_rgb(picture, self.size)), level=number + 1, levels=len(self.level_sides))
 
-    def _sources(self, chosen: list[int], exemplars: list, side: int, painted: np.ndarray) -> _Sources:
+    def _sources(self, chosen: list[int], photo: StylePhoto | None, exemplars: list, side: int,
+                 painted: np.ndarray) -> _Sources:
         """The exemplars stacked at one level; the last few are kept, since live frames reuse them.
         `exemplars` is filled with the decoded photos the first time they are needed."""
-        key = (tuple(chosen), side, painted.tobytes())
+        key = (tuple(chosen), photo.key if photo is not None else None, side, painted.tobytes())
         with self._lock:
             if key in self._source_cache:
                 self._source_cache.move_to_end(key)
                 return self._source_cache[key]
         if not exemplars:
-            exemplars.extend(self._exemplars(chosen))
+            exemplars.extend(self._exemplars(chosen, photo))
         sources = _stacked_sources(exemplars, side / self.size, painted, self.num_classes, self.settings.radius)
         with self._lock:
             self._source_cache[key] = sources
@@ -421,17 +440,15 @@ class LandscapeRenderer:
                 self._source_cache.popitem(last=False)
         return sources
 
-    def _exemplars(self, chosen: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _exemplars(self, chosen: list[int], photo: StylePhoto | None) -> list[tuple[np.ndarray, np.ndarray]]:
         """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's."""
         cfg = self.settings
-        main_style = self.bank.photo_styles[chosen[0]]
-        exemplars = []
-        for i, photo_index in enumerate(chosen):
-            photo, labels = self.bank.photo(photo_index)
-            if i > 0:
-                moved = _colour_moved(photo.astype(np.float32) / 255, main_style, cfg.extra_colour_strength)
-                photo = _to_uint8(moved)
-            exemplars.append((photo, labels))
+        exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else self.bank.photo(index) for index in chosen]
+        main_style = colour_style(photo.rgb) if chosen[0] == USER_PHOTO else self.bank.photo_styles[chosen[0]]
+        for i in range(1, len(exemplars)):
+            rgb, labels = exemplars[i]
+            moved = _colour_moved(rgb.astype(np.float32) / 255, main_style, cfg.extra_colour_strength)
+            exemplars[i] = (_to_uint8(moved), labels)
         return exemplars
 
     def _synthesise(self, number: int, labels: np.ndarray, active: np.ndarray, nnf: np.ndarray,
@@ -553,4 +570,4 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-__all__ = ["LandscapeRenderer", "RenderState", "SynthesisSettings", "Frame", "colour_style", "retrieve"]
+__all__ = ["LandscapeRenderer", "RenderState", "StylePhoto", "SynthesisSettings", "Frame", "colour_style", "retrieve"]

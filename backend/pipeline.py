@@ -6,9 +6,10 @@ encode, and are called from worker threads.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -18,7 +19,7 @@ from backend.engine import InferenceEngine, LoadedModel, rgb_tensor
 from backend.errors import ApiError
 from backend.imaging import (PICTURE_FORMATS, ImageLimits, encode_picture, encode_png, label_indices, labels_tensor, labels_to_palette_image,
                              open_image, output_size, photo_tensor, sketch_tensor, tensor_to_rgb, to_rgb)
-from backend.landscape import RenderState
+from backend.landscape import RenderState, StylePhoto
 
 MAX_SEED = 2**64 - 1
 MAX_SPADE_CODE = 1e4
@@ -43,6 +44,7 @@ class TranslateSpec:
     filter: LoadedModel | None
     seed: int = 0  # the hybrid's composition: the request's seed, so one request always paints one picture
     preset: bool = False  # the style is a preset's (the landscape renderer then follows its look more closely)
+    photo: StylePhoto | None = None  # the style image, which the landscape renderer paints with
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,42 @@ def encode_style_image(engine: InferenceEngine, model: LoadedModel, data: bytes,
     return engine.encode_style(model, photo_tensor(rgb, model.card.size))
 
 
+def with_style_image(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits: ImageLimits,
+                     field: str = "style") -> tuple[TranslateSpec, float]:
+    """The spec with the style read from a style image, and the model milliseconds that took. The landscape
+    renderer also paints with the photo itself: its labels are read by the segmenter of the same label set
+    (without one, only its colours are followed)."""
+    code, ms = encode_style_image(engine, spec.model, data, limits, field)
+    photo = None
+    segmenter = style_photo_segmenter(engine, spec.model)
+    if segmenter is not None:
+        photo, segment_ms = read_style_photo(engine, spec.model, segmenter, data, limits, field)
+        ms += segment_ms
+    return replace(spec, style=code[None], photo=photo), ms
+
+
+def style_photo_segmenter(engine: InferenceEngine, model: LoadedModel) -> LoadedModel | None:
+    """The segmenter that reads a style photo's labels for a landscape renderer, if one is loaded."""
+    if model.landscape is None:
+        return None
+    name = model.card.label_set.name
+    return next((m for m in engine.ready_models() if m.card.kind == "segmenter" and m.card.label_set.name == name), None)
+
+
+def read_style_photo(engine: InferenceEngine, model: LoadedModel, segmenter: LoadedModel, data: bytes,
+                     limits: ImageLimits, field: str) -> tuple[StylePhoto, float]:
+    """A style photo at the renderer's scale (longer side = the card's size, as the bank's photos are) with
+    its labels, and the segmenter's milliseconds."""
+    image = to_rgb(open_image(data, limits, field), field)
+    scale = model.card.size / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    photo = image.resize(size, Image.Resampling.LANCZOS)
+    labels, ms = engine.segment(segmenter, photo_tensor(photo, segmenter.card.size))
+    label_map = Image.fromarray(labels[0, 0].astype(np.uint8)).resize(size, Image.Resampling.NEAREST)
+    return StylePhoto(rgb=np.asarray(photo), labels=np.array(label_map),
+                      key=hashlib.sha256(data).hexdigest()[:16]), ms
+
+
 def _model_input(model: LoadedModel, data: bytes,
                  limits: ImageLimits) -> tuple[dict[str, np.ndarray], tuple[int, int]]:
     """The generator's feeds for an upload, and the upload's (width, height)."""
@@ -235,12 +273,12 @@ def translate_frames(engine: InferenceEngine, spec: TranslateSpec, data: bytes, 
     size): one, or for the progressive landscape renderer one per level, coarse first. `state` carries a live
     painter's previous picture to the renderer, which then searches again only around what changed."""
     feeds, input_size = _model_input(spec.model, data, limits)
-    style, style_ms = spec.style, 0.0
-    if style is None and spec.model.style_dim is not None:
+    style_ms = 0.0
+    if spec.style is None and spec.model.style_dim is not None:
         if style_image is None:
             raise ApiError(422, "style: no style image given")
-        code, style_ms = encode_style_image(engine, spec.model, style_image, limits)
-        style = code[None]
+        spec, style_ms = with_style_image(engine, spec, style_image, limits)
+    style = spec.style
     size = output_size(input_size, spec.model.card.size)
 
     def encoded(image: np.ndarray, model_ms: float, level: int = 1, levels: int = 1) -> Rendered:
@@ -254,7 +292,7 @@ def translate_frames(engine: InferenceEngine, spec: TranslateSpec, data: bytes, 
         yield encoded(*_generate(engine, spec, feeds, style))
         return
     labels = feeds["labels"][0, 0].astype(np.uint8)
-    for frame, ms in engine.landscape_frames(spec.model, labels, style[0], spec.seed, state, spec.preset):
+    for frame, ms in engine.landscape_frames(spec.model, labels, style[0], spec.seed, state, spec.preset, spec.photo):
         image, filter_ms = _filtered(engine, spec, rgb_tensor(frame.rgb))
         yield encoded(image, ms + filter_ms, frame.level, frame.levels)
 

@@ -186,7 +186,8 @@ def test_ws_frames_with_the_hybrid_match_http(client):
     http = translate(client, seed="5")
     with client.websocket_connect("/ws") as ws:
         ws.send_text(json.dumps({"type": "config", "model": HYBRID_ID, "seed": 5}))
-        assert ws.receive_json() == {"type": "config", "ok": True, "model": HYBRID_ID}
+        assert ws.receive_json() == {"type": "config", "ok": True, "model": HYBRID_ID,
+                                     "paints_with_style_photo": False}
         for frame in (1, 2):
             ws.send_bytes(PAINTING_PNG)
             png = ws.receive_bytes()

@@ -13,7 +13,7 @@ import pytest
 
 from backend.cards import load_card
 from backend.engine import InferenceEngine, num_classes
-from backend.landscape import LandscapeRenderer, RenderState, retrieve
+from backend.landscape import USER_PHOTO, LandscapeRenderer, RenderState, StylePhoto, retrieve
 from tests.helpers import decode, label_png, make_client, stripes
 from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID, SPADE_ID
 
@@ -79,7 +79,7 @@ def test_every_pixel_is_copied_from_a_source_pixel_of_its_own_class(renderer: La
     assert frames[-1].rgb.shape == (64, 64, 3) and frames[-1].rgb.dtype == np.uint8
     nnf = state.levels[-1].nnf
     assert (nnf[..., 0] >= 0).all(), "a pixel was left without a match"
-    sources = renderer._sources(list(state.key[0]), [], 64, np.isin(np.arange(8), np.unique(labels)))
+    sources = renderer._sources(list(state.key[0]), None, [], 64, np.isin(np.arange(8), np.unique(labels)))
     matched = sources.labels[nnf[..., 0], nnf[..., 1], nnf[..., 2]]
     assert (matched == labels).all(), "texture crossed into another class"
 
@@ -198,3 +198,80 @@ def test_a_preset_look_is_followed_more_closely_than_a_random_style(renderer: La
     as_preset = renderer.render(labels, style, 0, preset=True)
     as_random = renderer.render(labels, style, 0)
     assert np.abs(colour_style(as_preset) - style).sum() < np.abs(colour_style(as_random) - style).sum()
+
+
+def two_part_photo(top_colour: tuple[int, int, int], seed: int = 0) -> StylePhoto:
+    """A painter's photo: a flat sky of `top_colour` over noisy grass, labelled sky and grass."""
+    rgb = np.random.default_rng(seed).integers(40, 120, (48, 64, 3)).astype(np.uint8)
+    rgb[:24] = top_colour
+    labels = np.full((48, 64), GRASS, np.uint8)
+    labels[:24] = SKY
+    return StylePhoto(rgb=rgb, labels=labels, key=f"two-part-{top_colour}-{seed}")
+
+
+def test_a_painters_photo_is_the_main_exemplar_and_the_bank_brings_only_what_it_lacks(renderer: LandscapeRenderer):
+    photo = two_part_photo((200, 40, 160))
+    labels = stripes(64, 64, [SKY, GRASS])
+    chosen = retrieve(renderer.index, renderer.bank, labels, style_of(renderer, 0), 0, renderer.settings, photo=photo)
+    assert chosen == [USER_PHOTO]
+    labels[48:, 16:48] = WATER
+    with_water = retrieve(renderer.index, renderer.bank, labels, style_of(renderer, 0), 0, renderer.settings, photo=photo)
+    assert with_water[0] == USER_PHOTO and len(with_water) == 2
+    assert renderer.index.class_shares[with_water[1], WATER] > 0
+
+
+def test_a_painted_sky_is_made_of_the_painters_photo(renderer: LandscapeRenderer):
+    from backend.hybrid import colour_style
+
+    photo = two_part_photo((200, 40, 160))
+    labels = stripes(64, 64, [SKY, GRASS])
+    picture = renderer.render(labels, colour_style(photo.rgb), 0, photo=photo)
+    sky = picture[labels == SKY].astype(int)
+    assert np.abs(sky - [200, 40, 160]).max(1).mean() < 12, "the sky is not the photo's sky"
+    green = two_part_photo((30, 200, 60))
+    other = renderer.render(labels, colour_style(green.rgb), 0, photo=green)
+    assert np.abs(other[labels == SKY].astype(int) - [30, 200, 60]).max(1).mean() < 12
+
+
+def flat_photo_png(colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    from tests.helpers import encode
+    return encode(Image.new("RGB", (80, 60), colour))
+
+
+def test_translate_and_ws_paint_with_an_uploaded_photos_textures(landscape_weights: Path):
+    """The tiny segmenter labels a flat photo with one class; painting that class everywhere must give back
+    the photo's colour, over HTTP (`style` file) and over the socket (`style_image`, base64)."""
+    import base64
+
+    with make_client(landscape_weights) as client:
+        models = {m["id"]: m for m in client.get("/models").json()["models"]}
+        assert models[LANDSCAPE_ID]["paints_with_style_photo"] and not models[SPADE_ID]["paints_with_style_photo"]
+        for colour in [(220, 60, 30), (30, 90, 220), (240, 240, 40), (20, 20, 20)]:
+            labels = np.asarray(decode(client.post("/segment", files={"image": ("p.png", flat_photo_png(colour),
+                                                                                  "image/png")}).content))
+            if len(np.unique(labels)) == 1 and labels.flat[0] != 7:  # one stuff class (not a pasted object)
+                break
+        else:
+            pytest.fail("the tiny segmenter labelled no flat photo with one stuff class")
+        painted = np.full((64, 64), labels.flat[0], np.uint8)
+        response = client.post("/translate", data={"model": LANDSCAPE_ID},
+                               files={"image": ("labels.png", label_png(painted), "image/png"),
+                                      "style": ("photo.png", flat_photo_png(colour), "image/png")})
+        assert response.status_code == 200, response.text
+        assert np.abs(np.asarray(decode(response.content).convert("RGB"), int) - colour).max() <= 3
+        with client.websocket_connect("/ws") as ws:
+            ws.send_text(json.dumps({"type": "config", "model": LANDSCAPE_ID, "style_image": "not base64!"}))
+            error = ws.receive_json()
+            assert error["type"] == "error" and error["status"] == 422 and "style_image" in error["message"]
+            ws.send_text(json.dumps({"type": "config", "model": LANDSCAPE_ID,
+                                     "style_image": base64.b64encode(flat_photo_png(colour)).decode()}))
+            assert ws.receive_json() == {"type": "config", "ok": True, "model": LANDSCAPE_ID,
+                                         "paints_with_style_photo": True}
+            ws.send_bytes(label_png(painted))
+            while True:
+                picture = ws.receive_bytes()
+                if ws.receive_json()["type"] == "result":
+                    break
+        assert np.abs(np.asarray(decode(picture).convert("RGB"), int) - colour).max() <= 3

@@ -1,13 +1,17 @@
 """The painter with the patch-synthesis landscape renderer, in a real browser against the real server:
-its pictures arrive coarse first and sharpen, and the page says so."""
+its pictures arrive coarse first and sharpen, and the page says so; a style photo is painted with."""
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from tests.helpers.browser import mouse_stroke, painter_page, running_server, wait_for_settled_output
+from tests.helpers.browser import (mouse_stroke, painter_page, running_server, wait_for_output_change,
+                                   wait_for_settled_output)
 from tests.helpers.tiny_models import LANDSCAPE_ID
 
 pytest.importorskip("playwright.sync_api")
@@ -44,3 +48,29 @@ def test_a_stroke_shows_the_picture_sharpening_then_finished(browser, landscape_
         assert seen.index("1/3") < seen.index("final")
         assert page.get_by_test_id("output-image").get_attribute("data-level") == "final"
         assert "sharpening" not in page.locator("#frame-ms").inner_text()
+
+
+def test_a_style_photo_is_sent_to_the_renderer_to_paint_with(browser, landscape_server: str):
+    with painter_page(browser, landscape_server, timeout_ms=20000) as page:
+        configs, acks = [], []
+
+        def watch(socket) -> None:
+            socket.on("framesent", lambda payload: configs.append(json.loads(payload))
+                      if isinstance(payload, str) else None)
+            socket.on("framereceived", lambda payload: acks.append(json.loads(payload))
+                      if isinstance(payload, str) and '"config"' in payload else None)
+
+        page.on("websocket", watch)
+        page.reload()  # the socket opened before the watch was set; this one is seen from its start
+        page.get_by_test_id("model-select").select_option(LANDSCAPE_ID)
+        before = wait_for_settled_output(page)
+        photo = io.BytesIO()
+        Image.new("RGB", (120, 80), (220, 60, 30)).save(photo, format="PNG")
+        page.get_by_test_id("style-upload").set_input_files(
+            files=[{"name": "field.png", "mimeType": "image/png", "buffer": photo.getvalue()}])
+        wait_for_output_change(page, before)
+        assert "textures" in page.get_by_test_id("current-style").inner_text()
+        sent = [c for c in configs if c.get("model") == LANDSCAPE_ID and "style_image" in c]
+        assert sent and "style_code" not in sent[-1]
+        assert any(a.get("paints_with_style_photo") for a in acks), acks
+        assert page.get_by_test_id("error").is_hidden()

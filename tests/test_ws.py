@@ -35,7 +35,8 @@ def next_answer(ws) -> tuple[bytes | None, dict]:
 
 def test_config_then_frames_get_png_and_result(client):
     with client.websocket_connect("/ws") as ws:
-        assert configure(ws, model=SPADE_ID, style_id="misty") == {"type": "config", "ok": True, "model": SPADE_ID}
+        assert configure(ws, model=SPADE_ID, style_id="misty") == {"type": "config", "ok": True, "model": SPADE_ID,
+                                                                       "paints_with_style_photo": False}
         for expected_frame in (1, 2):
             ws.send_bytes(FRAME)
             png, result = next_answer(ws)

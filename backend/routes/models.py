@@ -10,7 +10,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from backend.cards import LabelSet
-from backend.engine import LoadedModel
+from backend import pipeline
+from backend.engine import InferenceEngine, LoadedModel
 from backend.errors import ApiError, error_responses
 from backend.routes.deps import EngineDep
 
@@ -37,6 +38,7 @@ class ModelOut(BaseModel):
     style_presets: list[StylePresetOut] = []
     z_dim: int | None = None
     style_dim: int | None = None  # numbers in a style_code (SPADE: z_dim; hybrid: 6 colour statistics)
+    paints_with_style_photo: bool = False  # a style image is also painted with: its own textures, not only its look
     metrics: dict[str, Any] = {}
     params: int | None = None
     gmacs: float | None = None
@@ -50,7 +52,7 @@ class ModelsOut(BaseModel):
     filters: list[str]
 
 
-def _model_out(model: LoadedModel, root: str) -> ModelOut:
+def _model_out(model: LoadedModel, root: str, engine: InferenceEngine) -> ModelOut:
     card = model.card
     if card is None:
         return ModelOut(id=model.id, state=model.state, error=model.error)
@@ -63,6 +65,7 @@ def _model_out(model: LoadedModel, root: str) -> ModelOut:
                     description=card.description, input_kind=card.input_kind, size=card.size,
                     label_set=card.label_set, style_presets=presets, z_dim=model.z_dim,
                     style_dim=model.style_dim, metrics=card.metrics,
+                    paints_with_style_photo=pipeline.style_photo_segmenter(engine, model) is not None,
                     params=card.params, gmacs=card.gmacs, latency_ms=model.latency_ms,
                     samples_url=f"{base}/samples" if model.samples is not None else None)
 
@@ -73,7 +76,7 @@ async def list_models(request: Request, engine: EngineDep) -> ModelsOut:
     default = engine.default_translator()
     root = request.scope.get("root_path", "")
     return ModelsOut(default_model=default.id if default else None,
-                     models=[_model_out(m, root) for m in engine.models.values()], filters=engine.filter_ids())
+                     models=[_model_out(m, root, engine) for m in engine.models.values()], filters=engine.filter_ids())
 
 
 @router.get("/models/{model_id}/styles/{preset_id}/thumbnail", response_class=FileResponse,

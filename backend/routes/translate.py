@@ -25,8 +25,9 @@ async def translate(
     limits: LimitsDep,
     image: Annotated[UploadFile, File(description="Label map (index PNG or label colours), sketch or photo.")],
     model: Annotated[str | None, Form(description="Model id; default: the first SPADE model.")] = None,
-    style: Annotated[UploadFile | None, File(description="An image whose style SPADE or the hybrid follows; "
-                                                         f"{NO_STYLES}")] = None,
+    style: Annotated[UploadFile | None, File(description="An image whose style SPADE or the hybrid follows; a "
+                                                         "landscape renderer (paints_with_style_photo in /models) "
+                                                         f"paints with the photo's own textures; {NO_STYLES}")] = None,
     style_id: Annotated[str | None, Form(description=f"A style preset id of the model; {NO_STYLES}")] = None,
     style_code: Annotated[str | None, Form(description="JSON list of style_dim numbers, as /style-code gives; "
                                                        f"{NO_STYLES}")] = None,

@@ -1,9 +1,10 @@
 """WS /ws: live painting. Latest wins: while a frame runs, newer frames replace the waiting one.
 
 Protocol (the painter is written against it):
-- client -> server text: {"type": "config", "model"?, "style_id"?, "seed"?, "style_code"?, "filter"?,
-  "format"? ("png", the default, "jpeg" or "webp": how pictures come back)};
-  answered by {"type": "config", "ok": true} or {"type": "error", "message": ...}. Frames sent before any
+- client -> server text: {"type": "config", "model"?, "style_id"?, "seed"?, "style_code"?, "style_image"?
+  (a style image, base64: the HTTP `style` file; the landscape renderer paints with the photo itself),
+  "filter"?, "format"? ("png", the default, "jpeg" or "webp": how pictures come back)};
+  answered by {"type": "config", "ok": true, "model": id, "paints_with_style_photo": bool} or {"type": "error", "message": ...}. Frames sent before any
   config use the defaults (default model, its first preset).
 - client -> server binary: a full PNG (label map, sketch or photo); frames are numbered from 1.
 - server -> client for each processed frame: the binary picture, then
@@ -19,6 +20,8 @@ Protocol (the painter is written against it):
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import logging
 import math
@@ -53,6 +56,7 @@ class PaintConfig(BaseModel):
     style_id: str | None = None
     seed: int | None = None
     style_code: list[float] | None = None
+    style_image: str | None = None
     filter: str | None = None
     format: PictureFormat = "png"
 
@@ -126,8 +130,13 @@ class PaintSession:
             return False
         try:
             config = PaintConfig.model_validate(message)
-            choice = StyleChoice(style_id=config.style_id, style_code=config.style_code, seed=config.seed)
-            self.spec = pipeline.resolve_translate(self.engine, config.model, choice, config.filter)
+            choice = StyleChoice(style_id=config.style_id, style_code=config.style_code, seed=config.seed,
+                                 has_image=config.style_image is not None)
+            spec = pipeline.resolve_translate(self.engine, config.model, choice, config.filter)
+            if config.style_image is not None:
+                spec, _ = await run_in_threadpool(pipeline.with_style_image, self.engine, spec,
+                                                  _base64_image(config.style_image), self.limits, "style_image")
+            self.spec = spec
             self.picture_format = config.format
         except ValidationError as exc:
             await self._send_json({"type": "error", "status": 422, "message": f"bad config: {_first_error(exc)}"})
@@ -135,7 +144,8 @@ class PaintSession:
         except ApiError as exc:
             await self._send_json({"type": "error", "status": exc.status, "message": exc.message})
             return True
-        await self._send_json({"type": "config", "ok": True, "model": self.spec.model.id})
+        await self._send_json({"type": "config", "ok": True, "model": self.spec.model.id,
+                               "paints_with_style_photo": self.spec.photo is not None})
         return True
 
     async def _process_frames(self) -> None:
@@ -196,6 +206,13 @@ class PaintSession:
                                                                  "code": code, "reason": reason}})
         async with self.send_lock:
             await self.websocket.close(code=code, reason=reason)
+
+
+def _base64_image(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "style_image: not base64 (send the image file's bytes, base64-encoded)") from None
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -3,6 +3,7 @@
 
 import { indicesToGrey } from "../palette.js";
 import { encodeGreyPng } from "../png.js";
+import { base64ToBytes } from "../storage.js";
 import { el } from "./context.js";
 import { errorText, showError } from "./messages.js";
 import { saveBlob } from "./fileio.js";
@@ -17,6 +18,13 @@ export function createPicturePanel(page) {
   function renderSettings() {
     const fields = { model: state.model.id, ...page.styles.styleFields() };
     if (page.settings.filter) fields.filter = page.settings.filter;
+    return fields;
+  }
+
+  /** The socket's settings as /translate's form: a style photo goes as the `style` file. */
+  function httpFields() {
+    const { style_image: styleImage, ...fields } = renderSettings();
+    if (styleImage) fields.style = new Blob([base64ToBytes(styleImage)], { type: "image/jpeg" });
     return fields;
   }
 
@@ -72,7 +80,7 @@ export function createPicturePanel(page) {
     const seq = state.renderSeq;
     const started = performance.now();
     try {
-      const { blob, modelMs } = await page.api.translate({ ...renderSettings(), image: new Blob([await encodeDrawing()], { type: "image/png" }) });
+      const { blob, modelMs } = await page.api.translate({ ...httpFields(), image: new Blob([await encodeDrawing()], { type: "image/png" }) });
       const totalMs = performance.now() - started;
       where().placement.serverAnswered(totalMs);
       showResult(blob, { where: "server", modelMs, totalMs, seq });

@@ -58,12 +58,24 @@ export function createStylePanel(page) {
     return presets.length ? { kind: "preset", id: presets[0].id } : { kind: "seed", seed: 0 };
   }
 
-  /** The request fields that carry the current style. */
+  /** The kept style image (base64 JPEG) when the current style is read from it, else null. */
+  function styleImage(style) {
+    const saved = style.kind === "code" ? page.store.read(STYLE_IMAGE_KEY) : null;
+    return saved && saved.id === style.imageId ? saved.image : null;
+  }
+
+  /**
+   * The request fields that carry the current style. A model that paints with the style photo itself (the
+   * landscape renderer) is sent the photo (`style_image`, base64), not only the numbers read from it.
+   */
   function styleFields() {
     if (!hasStyles()) return {};
     const style = currentStyle();
     if (style.kind === "preset") return { style_id: style.id };
-    if (style.kind === "code") return { style_code: style.code };
+    if (style.kind === "code") {
+      const image = state.model.paints_with_style_photo ? styleImage(style) : null;
+      return image ? { style_image: image } : { style_code: style.code };
+    }
     return { seed: style.seed };
   }
 
@@ -115,6 +127,7 @@ export function createStylePanel(page) {
       thumb.style.background = presetBackground(preset);
     } else if (style.kind === "code") {
       name = style.name || "Your image";
+      if (state.model.paints_with_style_photo && styleImage(style)) name += " (painted with its textures)";
       thumb.style.background = `center / cover no-repeat url("${style.thumbnail}")`;
     } else {
       name = `Random #${style.seed}`;
