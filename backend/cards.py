@@ -31,6 +31,7 @@ class LabelClass(_Strict):
     name: str
     colour: str
     group: str | None = None
+    counts_as: int | None = None  # the class a model without this one reads it as (cloud: sky)
 
     @field_validator("colour")
     @classmethod
@@ -55,6 +56,8 @@ class LabelSet(_Strict):
             raise ValueError("label colours must be unique")
         if self.background_id not in ids:
             raise ValueError("background_id must be one of the classes")
+        if any(c.counts_as is not None and c.counts_as not in ids for c in self.classes):
+            raise ValueError("counts_as must name a class of the set")
         if self.ignore_id is not None and self.ignore_id in ids:
             raise ValueError("ignore_id must not be a paintable class")
         return self

@@ -24,6 +24,7 @@ from backend.errors import ApiError
 from backend.hybrid import STYLE_DIM, ExemplarBank, compose, refiner_feeds
 from backend.interface import (STYLE_ENCODER_SIGNATURE, class_bands, input_names, signature_for,
                                signature_mismatch, warmup_feeds)
+from backend.cloud_snow import cloud_snow_ids
 from backend.landscape import Frame, LandscapeRenderer, RenderState, StylePhoto
 
 log = logging.getLogger("backend.engine")
@@ -210,7 +211,9 @@ def _load_patch_synthesis(card: ModelCard, weights_dir: Path, threads: int) -> L
     the cached kernels) and timed on a painting of every class."""
     bank = _load_bank(card, weights_dir)
     try:
-        renderer = LandscapeRenderer(bank, num_classes(card), card.size, threads=threads)
+        counts_as = {c.id: c.counts_as for c in card.label_set.classes if c.counts_as is not None}
+        renderer = LandscapeRenderer(bank, num_classes(card), card.size, threads=threads,
+                                     cloud_snow=cloud_snow_ids(card.label_set), counts_as=counts_as)
         labels, style = class_bands(card), bank.random_style(0)
         latency_ms = _measure_latency_ms(lambda: renderer.render(labels, style, seed=0))
     except Exception as exc:  # a bank the renderer cannot use

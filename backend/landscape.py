@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -28,6 +28,7 @@ from PIL import Image
 from scipy import ndimage
 
 from backend import patch_synthesis as kernels
+from backend.cloud_snow import CloudSnowIds, apply_cloud_snow
 from backend.hybrid import (NO_SEGMENT, ExemplarBank, colour_style, connected_regions, ranked_segments,
                             warped_segment)
 
@@ -115,18 +116,28 @@ def class_shares(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.bincount(labels.ravel(), minlength=256)[:num_classes] / labels.size
 
 
-def index_arrays(bank: ExemplarBank, num_classes: int) -> dict[str, np.ndarray]:
-    """What retrieval needs of every bank photo: its layout descriptor, class shares and label agreement.
-    `python -m model_training landscape-card` stores them in the bank, so the server need not decode every
-    photo at start-up; a bank without them (the tests' tiny ones) is indexed on loading."""
+def bank_labels(bank: ExemplarBank, index: int, cloud_snow: CloudSnowIds | None,
+                keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A bank photo and its labels as the renderer reads them: with cloud and snow when its label set has them."""
+    photo, labels = bank.photo(index, keep)
+    return photo, labels if cloud_snow is None else apply_cloud_snow(photo, labels, cloud_snow)
+
+
+def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds | None) -> dict[str, np.ndarray]:
+    """What retrieval needs of every bank photo: its layout descriptor, class shares and label agreement (of
+    the segmenter's own labels). `python -m model_training landscape-card` stores them in the bank, so the
+    server need not decode every photo at start-up; a bank without them (the tests' tiny ones) is indexed on
+    loading."""
     layouts = np.zeros((bank.num_photos, num_classes * LAYOUT_GRID * LAYOUT_GRID), np.float32)
     shares = np.zeros((bank.num_photos, num_classes), np.float32)
+    # The agreement judges the segmenter's own labels: cloud and snow, added after its classes, are not its.
+    segmenter_classes = num_classes if cloud_snow is None else min(cloud_snow.cloud, cloud_snow.snow)
     for index in range(bank.num_photos):
-        labels = bank.label_map(index)
+        labels = bank_labels(bank, index, cloud_snow, keep=False)[1] if cloud_snow is not None else bank.label_map(index)
         layouts[index] = layout_descriptor(labels, num_classes)
         shares[index] = class_shares(labels, num_classes)
     return {"photo_layout": layouts, "photo_class_shares": shares,
-            "photo_label_agreement": label_agreement(bank, num_classes, human_labelled(bank)).astype(np.float32)}
+            "photo_label_agreement": label_agreement(bank, segmenter_classes, human_labelled(bank)).astype(np.float32)}
 
 
 def human_labelled(bank: ExemplarBank) -> np.ndarray:
@@ -138,9 +149,10 @@ class SceneIndex:
     """Each bank photo's layout descriptor and class shares, for retrieval, and whether its labels can be
     trusted (see `label_agreement`)."""
 
-    def __init__(self, bank: ExemplarBank, num_classes: int, min_agreement: float):
+    def __init__(self, bank: ExemplarBank, num_classes: int, min_agreement: float,
+                 cloud_snow: CloudSnowIds | None = None):
         stored = all(name in bank.arrays for name in INDEX_ARRAYS)
-        arrays = bank.arrays if stored else index_arrays(bank, num_classes)
+        arrays = bank.arrays if stored else index_arrays(bank, num_classes, cloud_snow)
         self.num_classes = num_classes
         self.layouts = np.asarray(arrays["photo_layout"], np.float32)
         self.class_shares = np.asarray(arrays["photo_class_shares"], np.float32)
@@ -342,9 +354,13 @@ class LandscapeRenderer:
     """Paints label maps (uint8 [S, S], class ids) with a bank's real photos; see the module docstring."""
 
     def __init__(self, bank: ExemplarBank, num_classes: int, size: int,
-                 settings: SynthesisSettings = SynthesisSettings(), threads: int = 2):
+                 settings: SynthesisSettings = SynthesisSettings(), threads: int = 2,
+                 cloud_snow: CloudSnowIds | None = None, counts_as: dict[int, int] | None = None):
+        """`cloud_snow`: the label set's cloud and snow, given to the bank's photos by their rule;
+        `counts_as`: what a painted class no exemplar has is painted as instead."""
         self.bank, self.num_classes, self.size, self.settings = bank, num_classes, size, settings
-        self.index = SceneIndex(bank, num_classes, settings.min_label_agreement)
+        self.cloud_snow, self.counts_as = cloud_snow, counts_as or {}
+        self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow)
         self.level_sides = [max(4 * settings.radius, size // d) for d in settings.level_divisors]
         self._source_cache: OrderedDict[tuple, _Sources] = OrderedDict()
         self._lock = threading.Lock()
@@ -373,9 +389,12 @@ class LandscapeRenderer:
         numba.set_num_threads(self.threads)
         style = np.asarray(style, np.float32)
         labels = np.array(labels, np.uint8)  # writable and contiguous, as the compiled kernels expect
+        if photo is not None and self.cloud_snow is not None:
+            photo = replace(photo, labels=apply_cloud_snow(photo.rgb, photo.labels, self.cloud_snow))
         settings_key = (tuple(np.round(style, 4)), seed, preset, photo.key if photo is not None else None)
         keep = state.key[0][0] if state is not None and state.key is not None and state.key[1:] == settings_key else None
         chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep, photo)
+        labels = self._painted_as_available(labels, chosen, photo)
         key = (tuple(chosen), *settings_key)
         warm = state is not None and state.key == key and state.labels is not None and len(state.levels) == len(self.level_sides)
         changed = None
@@ -422,6 +441,17 @@ class LandscapeRenderer:
                 state.labels, state.key, state.levels = labels, key, new_levels
             yield Frame(rgb=_to_uint8(_resized_rgb(picture, self.size)), level=number + 1, levels=len(self.level_sides))
 
+    def _painted_as_available(self, labels: np.ndarray, chosen: list[int], photo: StylePhoto | None) -> np.ndarray:
+        """The painting with each class that no chosen exemplar has (cloud in a bank without clouds) painted
+        as the class it counts as."""
+        shares = [class_shares(photo.labels, self.num_classes) if i == USER_PHOTO else self.index.class_shares[i]
+                  for i in chosen]
+        available = np.max(shares, axis=0) > 0
+        for cls, instead in self.counts_as.items():
+            if not available[cls] and (labels == cls).any():
+                labels[labels == cls] = instead
+        return labels
+
     def _sources(self, chosen: list[int], photo: StylePhoto | None, exemplars: list, side: int,
                  painted: np.ndarray) -> _Sources:
         """The exemplars stacked at one level; the last few are kept, since live frames reuse them.
@@ -443,7 +473,8 @@ class LandscapeRenderer:
     def _exemplars(self, chosen: list[int], photo: StylePhoto | None) -> list[tuple[np.ndarray, np.ndarray]]:
         """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's."""
         cfg = self.settings
-        exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else self.bank.photo(index) for index in chosen]
+        exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else bank_labels(self.bank, index, self.cloud_snow)
+                     for index in chosen]
         main_style = colour_style(photo.rgb) if chosen[0] == USER_PHOTO else self.bank.photo_styles[chosen[0]]
         for i in range(1, len(exemplars)):
             rgb, labels = exemplars[i]

@@ -1,8 +1,8 @@
 """`python -m model_training landscape-card`: the model card of the patch-synthesis landscape renderer.
 
 It has no network: the card names the exemplar bank it paints from (built by `build-bank`), the label set
-and the style presets (taken from the hybrid card that shares the bank), and, once `evaluate-realism` has
-measured it, that run's figures for this model.
+(the hybrid card's, which shares the bank, plus cloud and snow) and the style presets (the hybrid's), and,
+once `evaluate-realism` has measured it, that run's figures for this model.
 """
 
 from __future__ import annotations
@@ -11,31 +11,38 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from backend.cards import DataSource, ModelCard, Training, load_card, write_card
-from backend.engine import file_sha256, num_classes, weights_file
+from backend.cards import DataSource, LabelSet, ModelCard, Training, load_card, write_card
+from backend.cloud_snow import apply_cloud_snow, cloud_snow_ids, with_cloud_and_snow
+from backend.engine import file_sha256, weights_file
 from backend.hybrid import ExemplarBank
 from backend.landscape import INDEX_ARRAYS, SceneIndex, SynthesisSettings, index_arrays
+from model_training.labelsets import colourise
 
 MODEL_ID = "photo-landscape"
 
 
-def index_bank(source_card: Path, reindex: bool = False) -> ModelCard:
-    """Store retrieval's index in the card's bank (rewritten in place) and the bank's new hash in the card;
-    returns the updated card. Prints how many photos the label-agreement rule leaves out."""
+def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) -> ModelCard:
+    """Store retrieval's index for `label_set` (the hybrid's plus cloud and snow) in the card's bank (rewritten
+    in place) and the bank's new hash in the card; returns the updated card. Prints how many photos the
+    label-agreement rule leaves out."""
     source = load_card(source_card)
     if source.kind != "hybrid" or source.exemplar_bank is None:
         raise ValueError(f"{source_card} is not a hybrid card with an exemplar bank")
     path = weights_file(Path(source_card).parent, source.exemplar_bank.file)
     bank = ExemplarBank.load(path)
-    if reindex or not all(name in bank.arrays for name in INDEX_ARRAYS):
+    classes = max(c.id for c in label_set.classes) + 1
+    cloud_snow = cloud_snow_ids(label_set)
+    stored = all(name in bank.arrays for name in INDEX_ARRAYS) and bank.arrays["photo_class_shares"].shape[1] == classes
+    if reindex or not stored:
         # Rewritten only when asked or missing: every rewrite is a new 30 MB file in the repository's history.
         arrays = {name: value for name, value in bank.arrays.items()}
-        arrays |= index_arrays(bank, num_classes(source))
+        arrays |= index_arrays(bank, classes, cloud_snow)
         arrays["photo_layout"] = arrays["photo_layout"].astype(np.float16)
         np.savez(path, **arrays)
         bank = ExemplarBank.load(path)
-    index = SceneIndex(bank, num_classes(source), SynthesisSettings.min_label_agreement)
+    index = SceneIndex(bank, classes, SynthesisSettings.min_label_agreement, cloud_snow)
     left_out = int((~index.trusted).sum())
     print(f"{path}: {left_out} of {int((~index.human_labelled).sum())} segmenter-labelled photos left out "
           f"(label agreement < {SynthesisSettings.min_label_agreement})")
@@ -45,11 +52,33 @@ def index_bank(source_card: Path, reindex: bool = False) -> ModelCard:
     return source
 
 
+def write_cloud_snow_sheet(bank_path: Path, label_set: LabelSet, out: Path, per_class: int = 6) -> None:
+    """What the cloud and snow rule gives: rows of photo | the segmenter's labels | with cloud and snow, for
+    the bank photos with the most cloud, then the most snow (4-column rows of two photos each)."""
+    bank = ExemplarBank.load(bank_path)
+    ids = cloud_snow_ids(label_set)
+    shares = bank.arrays["photo_class_shares"]
+    picks = [int(i) for cls in (ids.cloud, ids.snow) for i in np.argsort(-shares[:, cls], kind="stable")[:per_class]]
+    tiles = []
+    for index in picks:
+        photo, labels = bank.photo(index, keep=False)
+        relabelled = apply_cloud_snow(photo, labels, ids)
+        shown = [photo, colourise(labels, label_set), colourise(relabelled, label_set)]  # unlabelled: black
+        tiles.append(np.concatenate([np.asarray(Image.fromarray(t).resize((192, 144))) for t in shown], 1))
+    rows = [np.concatenate(tiles[i:i + 2], 1) for i in range(0, len(tiles), 2)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows, 0)).save(out)
+    print(f"{out}: the cloud and snow rule on {len(picks)} bank photos")
+
+
 def write_landscape_card(source_card: Path, out: Path, realism: Path | None, command: str,
                          reindex: bool = False) -> ModelCard:
     """A card for the renderer beside `source_card` (a hybrid card whose bank and presets it shares), after
     indexing the bank if it has no index yet, or again with `reindex` (`index_bank`)."""
-    source = index_bank(source_card, reindex)
+    label_set = with_cloud_and_snow(load_card(source_card).label_set)
+    source = index_bank(source_card, label_set, reindex)
+    bank_path = weights_file(Path(source_card).parent, source.exemplar_bank.file)
+    write_cloud_snow_sheet(bank_path, label_set, out.parent / "samples" / f"{out.stem}-cloud-snow.png")
     metrics: dict = {}
     evaluation = None
     if realism is not None:
@@ -69,6 +98,7 @@ def write_landscape_card(source_card: Path, out: Path, realism: Path | None, com
                         "real photos chosen for your painting (label-guided patch synthesis), objects are pasted "
                         "whole. Server only."),
         "onnx": None, "onnx_sha256": None, "renderer": "patch-synthesis", "params": 0, "gmacs": 0.0,
+        "label_set": label_set,
         "training": training, "metrics": metrics, "evaluation_command": evaluation,
         "samples": f"samples/{out.stem}.png",
         "server_only": "Paints by patch synthesis over a 30 MB bank of photos, in compiled code the page does not have.",

@@ -1,6 +1,7 @@
 """Label maps like the ones a user paints in the browser: a few large regions with smooth or jagged edges,
 unlike the fine-grained Stanford maps. Drawn procedurally and deterministically (no randomness), at any
-size, in the Stanford Background ids."""
+size, in the Stanford Background ids; one more uses the landscape renderer's cloud and snow (8, 9), which a
+model without them paints as the classes they count as."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-SKY, TREE, ROAD, GRASS, WATER, BUILDING, MOUNTAIN, OBJECT = range(8)
+SKY, TREE, ROAD, GRASS, WATER, BUILDING, MOUNTAIN, OBJECT, CLOUD, SNOW = range(10)
 
 
 def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,6 +87,19 @@ def forest_edge(size: int) -> np.ndarray:
     return labels
 
 
+def snowy_peaks_under_clouds(size: int) -> np.ndarray:
+    y, x = _grid(size)
+    labels = np.full((size, size), SKY, np.uint8)
+    for cx, cy, rx, ry in [(0.2, 0.12, 0.16, 0.06), (0.62, 0.08, 0.2, 0.05), (0.9, 0.2, 0.12, 0.05)]:
+        labels[((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 < 1] = CLOUD
+    ridge = _peaks(x, 0.55, [(0.25, 0.3, 0.3), (0.7, 0.25, 0.3)])
+    labels[y > ridge] = SNOW  # snow-capped peaks over rock
+    labels[y > ridge + 0.12] = MOUNTAIN
+    labels[y > _edge(x, 0.6, (0.02, 5, 0.0), (0.01, 13, 1.0))] = TREE
+    labels[y > _edge(x, 0.74, (0.02, 1.5, 0.5))] = SNOW  # a snowfield in front
+    return labels
+
+
 PAINTED_LAYOUTS: dict[str, Callable[[int], np.ndarray]] = {
     "lake, mountains, forest": lake_mountains_forest,
     "meadow with trees": meadow_with_trees,
@@ -96,6 +110,10 @@ PAINTED_LAYOUTS: dict[str, Callable[[int], np.ndarray]] = {
 }
 
 
-def painted_layouts(size: int) -> dict[str, np.ndarray]:
-    """Every layout as uint8 class ids [size, size]."""
-    return {name: draw(size) for name, draw in PAINTED_LAYOUTS.items()}
+WEATHER_LAYOUTS: dict[str, Callable[[int], np.ndarray]] = {"snowy peaks under clouds": snowy_peaks_under_clouds}
+
+
+def painted_layouts(size: int, weather: bool = False) -> dict[str, np.ndarray]:
+    """Every layout as uint8 class ids [size, size]; with `weather`, also those painting cloud and snow."""
+    layouts = PAINTED_LAYOUTS | (WEATHER_LAYOUTS if weather else {})
+    return {name: draw(size) for name, draw in layouts.items()}

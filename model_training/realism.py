@@ -31,6 +31,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from backend.cards import LabelSet
+from backend.cloud_snow import cloud_snow_ids, with_cloud_and_snow
+
 from model_training.c2st import AccuracyCache, C2stConfig, fitting_steps, summary
 from model_training.c2st_protocols import PROTOCOLS, C2stProtocol, centre_square, framed_labels, resized
 from model_training.checkerboard import REFERENCE_PHOTOS, measured_or_why_not
@@ -48,6 +51,8 @@ SHEET_MAPS = 8
 SHEET_TILE = 192
 REFERENCE_SEED = 0  # which training photos stand in for the second real set
 REAL_VS_REAL = "real vs real"
+WEATHER = with_cloud_and_snow(LANDSCAPE)  # the painted layouts' ids: the landscape renderer's label set
+GRASS_ID = next(c.id for c in LANDSCAPE.classes if c.name == "grass")
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def served_painters(models: list[ServedModel]) -> list[Painter]:
         if card.input_kind != "labels" or card.label_set is None or card.label_set.name != LANDSCAPE.name:
             raise ValueError(f"model {served.model_id!r} does not paint {LANDSCAPE.name} label maps")
         render = (lambda labels, seed, engine=engine, model=model:
-                  pipeline.render_labels(engine, model, labels, seed))
+                  pipeline.render_labels(engine, model, readable_labels(labels, model.card.label_set), seed))
         painters.append(Painter(served.name, str(served.weights / f"{served.model_id}.json"), card.size, render))
     return painters
 
@@ -170,6 +175,7 @@ def run_painter(run_dir: Path) -> Painter:
     @torch.no_grad()
     def render(labels: np.ndarray, seed: int) -> np.ndarray:
         style = None if codes is None else codes.sample(1, torch.Generator().manual_seed(seed))
+        labels = readable_labels(labels, LANDSCAPE)
         return tensor_to_uint8(generate(torch.from_numpy(labels.astype(np.int64))[None, None], style)[0])
 
     return Painter(Path(run_dir).name, str(run_dir), config.export.size, render)
@@ -195,11 +201,32 @@ def _as_images(pictures: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+def readable_labels(labels: np.ndarray, label_set: LabelSet) -> np.ndarray:
+    """A painted map for a model of `label_set`: cloud and snow, where it lacks them, become the classes
+    they count as (as the painter maps a drawing it carries to such a model)."""
+    known = [c.id for c in label_set.classes]
+    out = labels.copy()
+    for c in WEATHER.classes:
+        if c.id not in known:
+            out[labels == c.id] = c.counts_as
+    return out
+
+
+def judged_truth(truth: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+    """The 8-class truth a judge is scored against: painted cloud counts as sky, and painted snow as whichever
+    of grass, road, mountain or tree the judge read there (else grass)."""
+    ids = cloud_snow_ids(WEATHER)
+    snow_read = torch.isin(predicted, torch.tensor(ids.snow_ground))
+    truth = torch.where(truth == ids.cloud, ids.sky, truth)
+    return torch.where(truth == ids.snow, torch.where(snow_read, predicted, GRASS_ID), truth)
+
+
 def confusion_of(segment, pictures: np.ndarray, labels: np.ndarray) -> Confusion:
     confusion = Confusion(LANDSCAPE)
     for start in range(0, len(pictures), SEGMENT_BATCH):
         truth = torch.from_numpy(labels[start:start + SEGMENT_BATCH].astype(np.int64))[:, None]
-        confusion.add(truth, segment(_as_images(pictures[start:start + SEGMENT_BATCH])))
+        predicted = segment(_as_images(pictures[start:start + SEGMENT_BATCH]))
+        confusion.add(judged_truth(truth, predicted), predicted)
     return confusion
 
 
@@ -306,10 +333,10 @@ def evaluate_realism(cfg: RealismConfig, command: str) -> dict:
         for name, result in models.items():
             report["models"][name]["c2st"][protocol.name] = result
 
-    layouts = painted_layouts(SIDE)
+    layouts = painted_layouts(SIDE, weather=True)
     sheet_maps = sorted(set(np.linspace(0, len(val) - 1, min(SHEET_MAPS, len(val))).round().astype(int).tolist()))
     val_rows = [[colourise(val_labels[i], LANDSCAPE)] for i in sheet_maps]
-    painted_rows = [[colourise(layout, LANDSCAPE)] for layout in layouts.values()]
+    painted_rows = [[colourise(layout, WEATHER)] for layout in layouts.values()]
     for painter in painters:
         pictures = np.stack([resized(p, (SIDE, SIDE)) for p in rendered[painter.name]["centre-square"]])
         entry = report["models"][painter.name]

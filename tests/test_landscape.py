@@ -79,7 +79,7 @@ def test_every_pixel_is_copied_from_a_source_pixel_of_its_own_class(renderer: La
     assert frames[-1].rgb.shape == (64, 64, 3) and frames[-1].rgb.dtype == np.uint8
     nnf = state.levels[-1].nnf
     assert (nnf[..., 0] >= 0).all(), "a pixel was left without a match"
-    sources = renderer._sources(list(state.key[0]), None, [], 64, np.isin(np.arange(8), np.unique(labels)))
+    sources = renderer._sources(list(state.key[0]), None, [], 64, np.isin(np.arange(renderer.num_classes), np.unique(labels)))
     matched = sources.labels[nnf[..., 0], nnf[..., 1], nnf[..., 2]]
     assert (matched == labels).all(), "texture crossed into another class"
 
@@ -167,7 +167,7 @@ def test_a_newer_stroke_cancels_the_rest_of_a_progressive_frame(landscape_weight
 
 def test_level_sides_follow_the_card_size(renderer: LandscapeRenderer, engine: InferenceEngine):
     assert renderer.level_sides == [16, 32, 64]
-    assert num_classes(engine.get(LANDSCAPE_ID).card) == 8
+    assert num_classes(engine.get(LANDSCAPE_ID).card) == 10, "the hybrid's 8 classes, cloud and snow"
 
 
 def test_the_server_opens_on_the_landscape_renderer_and_the_device_on_a_model_it_runs(landscape_weights: Path):
@@ -275,3 +275,47 @@ def test_translate_and_ws_paint_with_an_uploaded_photos_textures(landscape_weigh
                 if ws.receive_json()["type"] == "result":
                     break
         assert np.abs(np.asarray(decode(picture).convert("RGB"), int) - colour).max() <= 3
+
+
+CLOUD, SNOW = 8, 9
+
+
+def test_the_card_adds_cloud_and_snow_that_count_as_sky_and_grass(engine: InferenceEngine):
+    classes = {c.name: c for c in engine.get(LANDSCAPE_ID).card.label_set.classes}
+    assert (classes["cloud"].id, classes["snow"].id) == (CLOUD, SNOW)
+    assert classes["cloud"].counts_as == SKY and classes["snow"].counts_as == GRASS
+    assert len(engine.get(HYBRID_ID).card.label_set.classes) == 8, "the hybrid sharing the bank keeps its 8"
+
+
+def test_painted_cloud_and_snow_come_from_bright_grey_exemplar_pixels(renderer: LandscapeRenderer):
+    """A painter's photo with a grey-white cloud in a blue sky and snow on grass: painted cloud and snow
+    take those pixels, the sky the blue and the grass the green."""
+    from backend.hybrid import colour_style
+
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    rgb[:24] = (60, 110, 200)
+    rgb[4:16, 8:40] = (235, 238, 240)
+    rgb[24:] = (50, 140, 40)
+    rgb[30:44, 30:60] = (245, 246, 250)
+    labels = np.full((48, 64), GRASS, np.uint8)
+    labels[:24] = SKY
+    photo = StylePhoto(rgb=rgb, labels=labels, key="cloud-snow")
+    painted = stripes(64, 64, [SKY, CLOUD, GRASS, SNOW])
+    picture = renderer.render(painted, colour_style(rgb), 0, photo=photo).astype(int)
+    sources = {SKY: (60, 110, 200), CLOUD: (235, 238, 240), GRASS: (50, 140, 40), SNOW: (245, 246, 250)}
+    for cls in sources:
+        # The picture's colours are moved toward the photo's look, so each class is compared by its nearest source.
+        distance = {other: np.abs(picture[painted == cls].mean(0) - colour).sum() for other, colour in sources.items()}
+        assert min(distance, key=distance.get) == cls or {cls, min(distance, key=distance.get)} == {CLOUD, SNOW}, (cls, distance)
+    assert picture[painted == CLOUD].mean() > picture[painted == SKY].mean() + 40
+    assert picture[painted == SNOW].mean() > picture[painted == GRASS].mean() + 40
+
+
+def test_a_class_no_exemplar_has_is_painted_as_the_class_it_counts_as(renderer: LandscapeRenderer):
+    labels = stripes(64, 64, [SKY, CLOUD, GRASS])
+    without_clouds = renderer.index.class_shares[:, CLOUD] == 0
+    assert without_clouds.all(), "the fixture bank has no bright grey sky (else this test needs another bank)"
+    chosen = retrieve(renderer.index, renderer.bank, labels, style_of(renderer, 0), 0, renderer.settings)
+    assert (renderer._painted_as_available(labels.copy(), chosen, None) == np.where(labels == CLOUD, SKY, labels)).all()
+    picture = renderer.render(labels, style_of(renderer, 0), 0)
+    assert picture[labels == CLOUD].mean() > 0, "cloud with no exemplar must still be painted (as sky)"

@@ -243,7 +243,7 @@ def test_evaluate_realism_end_to_end_with_models_from_two_weights_folders(fixtur
           "--out", str(out), "--seeds", "2", "--c2st-steps", "2"])
 
     size = SIZES[SPADE_ID]
-    layouts = len(painted_layouts(8))
+    layouts = len(painted_layouts(8, weather=True))
     assert {c[2] for c in calls} == {(size, size)}
     engines = {c[0] for c in calls}
     assert len(engines) == 2
@@ -310,3 +310,18 @@ def test_other_weights_are_named_dir_and_id_and_names_must_differ(tiny_weights, 
     spade = ServedModel(SPADE_ID, tiny_weights, SPADE_ID)
     with pytest.raises(ValueError, match="two models named"):
         RealismConfig(data=tmp_path, judge=tmp_path, segmenter=tmp_path, out=tmp_path, models=[spade, spade])
+
+
+def test_painted_cloud_and_snow_are_read_back_as_what_they_count_as():
+    import torch
+
+    from model_training.realism import WEATHER, judged_truth, readable_labels
+    from model_training.labelsets import LANDSCAPE
+
+    sky, tree, road, grass, water, cloud, snow = 0, 1, 2, 3, 4, 8, 9
+    truth = torch.tensor([cloud, cloud, snow, snow, snow, snow, water])
+    predicted = torch.tensor([sky, water, tree, road, water, sky, water])
+    assert judged_truth(truth, predicted).tolist() == [sky, sky, tree, road, grass, grass, water]
+    painted = np.array([[cloud, snow, water]], np.uint8)
+    assert readable_labels(painted, LANDSCAPE).tolist() == [[sky, grass, water]], "an 8-class model's reading"
+    assert readable_labels(painted, WEATHER).tolist() == painted.tolist()

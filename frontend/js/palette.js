@@ -29,6 +29,21 @@ export function rgbToHex([r, g, b]) {
 }
 
 /** The name of the class the eraser and Clear paint ("sky"; "background" for facades). */
+/**
+ * A drawing of `from`'s class ids for a model of label set `to` (same name, perhaps fewer classes): a class
+ * `to` lacks becomes the class it counts as (cloud -> sky, snow -> grass), else the background. Returns the
+ * same array when nothing needs mapping.
+ */
+export function carriedDrawing(indices, from, to) {
+  const known = new Set(to.classes.map((c) => c.id));
+  const mapping = new Map();
+  for (const c of from.classes) {
+    if (!known.has(c.id)) mapping.set(c.id, known.has(c.counts_as) ? c.counts_as : to.background_id);
+  }
+  if (mapping.size === 0 || !indices.some((id) => mapping.has(id))) return indices;
+  return indices.map((id) => mapping.get(id) ?? id);
+}
+
 export function backgroundName(labelSet) {
   return labelSet.classes.find((c) => c.id === labelSet.background_id)?.name ?? "background";
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  SKETCH_INK, SKETCH_PAPER, backgroundName, backgroundWords, groupClasses, hexToRgb, indicesToGrey, indicesToRgba, labelColourShare, labelMapToIndices,
+  SKETCH_INK, SKETCH_PAPER, backgroundName, backgroundWords, carriedDrawing, groupClasses, hexToRgb, indicesToGrey, indicesToRgba, labelColourShare, labelMapToIndices,
   labelSlug, rgbToHex, rgbaToIndices, rgbaToSketch,
 } from "../../frontend/js/palette.js";
 
@@ -83,4 +83,18 @@ test("the background is named in words that read well for any label set", () => 
   assert.equal(backgroundName(landscape), "sky");
   assert.equal(backgroundWords(landscape), "sky, the background");
   assert.equal(backgroundWords(facades), "the background");
+});
+
+test("a drawing carried to a model without cloud and snow paints them as the classes they count as", () => {
+  const withWeather = {
+    ...LANDSCAPE,
+    classes: [...LANDSCAPE.classes,
+      { id: 8, name: "cloud", colour: "#dfe6ee", group: "weather", counts_as: 0 },
+      { id: 9, name: "snow", colour: "#fafcff", group: "weather", counts_as: 3 }],
+  };
+  const drawing = Uint8Array.from([0, 8, 9, 3, 15]);
+  assert.deepEqual([...carriedDrawing(drawing, withWeather, LANDSCAPE)], [0, 0, 3, 3, 15]);
+  assert.equal(carriedDrawing(drawing, withWeather, withWeather), drawing, "nothing to map: the same array");
+  const plain = Uint8Array.from([0, 1, 2]);
+  assert.equal(carriedDrawing(plain, withWeather, LANDSCAPE), plain);
 });

@@ -3,7 +3,7 @@
 
 import { catalogueFromManifest } from "../device/manifest.js";
 import { shownLabelSet } from "../displaycolours.js";
-import { SKETCH_LABEL_SET, renderPalette } from "../palette.js";
+import { SKETCH_LABEL_SET, carriedDrawing, renderPalette } from "../palette.js";
 import { starterDrawing } from "../starter.js";
 import { DEFAULT_BRUSH, el } from "./context.js";
 
@@ -45,7 +45,7 @@ export function createModelPanel(page) {
   function selectModel(id) {
     const model = paintableModels().find((m) => m.id === id);
     if (!model) return;
-    const carried = keepsPainting(model) ? surface.indices.slice() : null;
+    const carried = keepsPainting(model) ? carriedDrawing(surface.indices.slice(), state.labelSet, model.label_set) : null;
     const previous = state.model;
     state.stroke = null;
     state.model = model;

@@ -1,0 +1,116 @@
+"""Cloud and snow, two labels the segmenter does not know, given to the exemplar photos by a colour rule.
+
+The rule: a pixel that is bright and grey (high value, low saturation) is cloud when the photo's labels say
+sky, and snow when they say grass, road, mountain or tree. Snow must be brighter and greyer still, and not
+warm (blue at least red), since pale concrete, sand and sunlit dry grass are bright and nearly grey too;
+a road is snowy only in a photo with snow off the road as well (a sunlit pavement in a city is white); and
+bright grey inside a tree's label that touches the sky is the sky showing through bare branches.
+Speckles smaller than `min_pixels` keep their label, so a white fence post or a glint on a leaf does not
+become a patch of snow. The landscape renderer
+applies it to its bank when it reads it; the bank file itself keeps the segmenter's 8 classes, which the
+hybrid model shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from backend.cards import LabelClass, LabelSet
+
+CLOUD, SNOW = "cloud", "snow"
+SKY = "sky"
+SNOW_GROUND = ("grass", "road", "mountain", "tree")
+ROAD, TREE = "road", "tree"
+# What a model without these classes reads them as (the painter maps a drawing with this when it goes to one).
+COUNTS_AS = {CLOUD: SKY, SNOW: "grass"}
+COLOURS = {CLOUD: "#dfe6ee", SNOW: "#fafcff"}
+
+
+@dataclass(frozen=True)
+class CloudSnowRule:
+    cloud_min_value: float = 0.72  # brightness: the largest channel, in [0, 1]
+    cloud_max_saturation: float = 0.16  # (max - min) / max: grey, not the blue of a clear sky
+    snow_min_value: float = 0.82
+    snow_max_saturation: float = 0.12
+    snow_max_warmth: float = 0.02  # red minus blue, in [0, 1]: snow is neutral or blue in its shadows
+    min_pixels: int = 80  # a component smaller than this keeps its label
+
+
+@dataclass(frozen=True)
+class CloudSnowIds:
+    sky: int
+    cloud: int
+    snow: int
+    snow_ground: tuple[int, ...]
+    road: int
+    tree: int
+
+
+def with_cloud_and_snow(label_set: LabelSet) -> LabelSet:
+    """The label set plus cloud and snow as its next two ids (each names the class it counts as)."""
+    ids = {c.name: c.id for c in label_set.classes}
+    if CLOUD in ids or SNOW in ids:
+        return label_set
+    missing = [name for name in (SKY, *SNOW_GROUND) if name not in ids]
+    if missing:
+        raise ValueError(f"label set {label_set.name!r} has no {', '.join(missing)}: cloud and snow need them")
+    next_id = max(ids.values()) + 1
+    added = [LabelClass(id=next_id + i, name=name, colour=COLOURS[name], group="weather", counts_as=ids[COUNTS_AS[name]])
+             for i, name in enumerate((CLOUD, SNOW))]
+    return label_set.model_copy(update={"classes": [*label_set.classes, *added]})
+
+
+def cloud_snow_ids(label_set: LabelSet) -> CloudSnowIds | None:
+    """The ids the rule needs, or None when the label set has no cloud and snow classes."""
+    ids = {c.name: c.id for c in label_set.classes}
+    if CLOUD not in ids or SNOW not in ids:
+        return None
+    return CloudSnowIds(sky=ids[SKY], cloud=ids[CLOUD], snow=ids[SNOW], snow_ground=tuple(ids[n] for n in SNOW_GROUND),
+                        road=ids[ROAD], tree=ids[TREE])
+
+
+def bright_grey(rgb: np.ndarray, min_value: float, max_saturation: float,
+                max_warmth: float | None = None) -> np.ndarray:
+    """bool [H, W]: the pixels of uint8 [H, W, 3] that are bright and grey (and not warm, if given)."""
+    pixels = rgb.astype(np.float32) / 255.0
+    value = pixels.max(-1)
+    saturation = (value - pixels.min(-1)) / np.maximum(value, 1e-6)
+    grey = (value >= min_value) & (saturation <= max_saturation)
+    if max_warmth is not None:
+        grey &= pixels[..., 0] - pixels[..., 2] <= max_warmth
+    return grey
+
+
+def apply_cloud_snow(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds,
+                     rule: CloudSnowRule = CloudSnowRule()) -> np.ndarray:
+    """A copy of uint8 labels [H, W] with the rule's cloud and snow; `rgb` is the photo, uint8 [H, W, 3]."""
+    out = labels.copy()
+    cloud = _without_speckles(bright_grey(rgb, rule.cloud_min_value, rule.cloud_max_saturation) & (labels == ids.sky),
+                              rule.min_pixels)
+    snowy = bright_grey(rgb, rule.snow_min_value, rule.snow_max_saturation, rule.snow_max_warmth)
+    snowy &= ~_touching(snowy & (labels == ids.tree), labels == ids.sky)
+    off_road = _without_speckles(snowy & np.isin(labels, [c for c in ids.snow_ground if c != ids.road]), rule.min_pixels)
+    snow = _without_speckles(snowy & np.isin(labels, ids.snow_ground), rule.min_pixels) if off_road.any() else off_road
+    out[cloud] = ids.cloud
+    out[snow] = ids.snow
+    return out
+
+
+def _touching(mask: np.ndarray, other: np.ndarray, reach: int = 4) -> np.ndarray:
+    """The connected components of `mask` within `reach` pixels of `other` (the bank's label maps leave an
+    unlabelled band between classes)."""
+    components, count = ndimage.label(mask)
+    if not count:
+        return mask
+    touched = np.unique(components[ndimage.binary_dilation(other, np.ones((3, 3), bool), reach) & mask])
+    return np.isin(components, touched[touched > 0])
+
+
+def _without_speckles(mask: np.ndarray, min_pixels: int) -> np.ndarray:
+    components, count = ndimage.label(mask)
+    if not count:
+        return mask
+    return mask & (np.bincount(components.ravel(), minlength=count + 1)[components] >= min_pixels)

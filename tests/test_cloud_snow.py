@@ -1,0 +1,72 @@
+"""The cloud and snow rule (backend/cloud_snow.py): which exemplar pixels become cloud and snow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.cards import LabelSet
+from backend.cloud_snow import CloudSnowRule, apply_cloud_snow, cloud_snow_ids, with_cloud_and_snow
+from model_training.labelsets import LABEL_SETS
+
+SKY, TREE, ROAD, GRASS, WATER, BUILDING = 0, 1, 2, 3, 4, 5
+
+
+@pytest.fixture(scope="module")
+def label_set() -> LabelSet:
+    return with_cloud_and_snow(LABEL_SETS["stanford-background"])
+
+
+def test_cloud_and_snow_are_the_next_two_ids_and_count_as_sky_and_grass(label_set: LabelSet):
+    by_name = {c.name: c for c in label_set.classes}
+    assert (by_name["cloud"].id, by_name["snow"].id) == (8, 9)
+    assert (by_name["cloud"].counts_as, by_name["snow"].counts_as) == (SKY, GRASS)
+    assert with_cloud_and_snow(label_set) == label_set, "adding them twice changes nothing"
+    assert cloud_snow_ids(LABEL_SETS["stanford-background"]) is None
+
+
+def test_bright_grey_is_cloud_in_sky_and_snow_on_the_ground_but_nowhere_else(label_set: LabelSet):
+    ids = cloud_snow_ids(label_set)
+    labels = np.array([[SKY] * 20 + [GRASS] * 20 + [WATER] * 20 + [BUILDING] * 20] * 20, np.uint8)
+    rgb = np.full((20, 80, 3), 235, np.uint8)  # bright grey everywhere
+    out = apply_cloud_snow(rgb, labels, ids)
+    assert (out[:, :20] == ids.cloud).all() and (out[:, 20:40] == ids.snow).all()
+    assert (out[:, 40:] == labels[:, 40:]).all(), "water and buildings are never cloud or snow"
+    assert (labels[:, :20] == SKY).all(), "the input is not changed"
+
+
+def test_a_clear_blue_sky_dark_grey_and_speckles_keep_their_labels(label_set: LabelSet):
+    ids = cloud_snow_ids(label_set)
+    labels = np.full((30, 30), SKY, np.uint8)
+    rgb = np.zeros((30, 30, 3), np.uint8)
+    rgb[:10] = (120, 170, 235)  # blue: saturated
+    rgb[10:20] = (110, 110, 112)  # grey but dark: a storm cloud's shadow stays sky
+    rgb[20:, :] = (70, 120, 220)
+    rgb[24:27, 5:8] = 240  # 9 bright grey pixels: a speckle, under min_pixels
+    out = apply_cloud_snow(rgb, labels, ids, CloudSnowRule(min_pixels=20))
+    assert (out == SKY).all()
+
+
+def test_a_white_road_is_snow_only_where_the_scene_has_snow_off_the_road(label_set: LabelSet):
+    ids = cloud_snow_ids(label_set)
+    labels = np.full((20, 40), ROAD, np.uint8)
+    rgb = np.full((20, 40, 3), 245, np.uint8)
+    assert (apply_cloud_snow(rgb, labels, ids) == ROAD).all(), "a sunlit pavement in a city is not snow"
+    labels[:, 20:] = GRASS
+    out = apply_cloud_snow(rgb, labels, ids)
+    assert (out == ids.snow).all(), "in a snowy scene the road is snowy too"
+    warm = rgb.copy()
+    warm[...] = (250, 240, 225)  # bright sand: warm, never snow
+    assert (apply_cloud_snow(warm, labels, ids) == labels).all()
+
+
+def test_bright_sky_through_bare_branches_is_not_snow(label_set: LabelSet):
+    ids = cloud_snow_ids(label_set)
+    labels = np.full((30, 30), TREE, np.uint8)
+    labels[:5] = SKY
+    labels[25:] = GRASS
+    rgb = np.full((30, 30, 3), 60, np.uint8)
+    rgb[:14] = 240  # the sky, and the sky between the branches below it
+    rgb[25:] = 240  # snow on the grass
+    out = apply_cloud_snow(rgb, labels, ids, CloudSnowRule(min_pixels=10))
+    assert (out[5:25] == TREE).all() and (out[25:] == ids.snow).all()
