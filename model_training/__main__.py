@@ -68,6 +68,10 @@ def _build_bank(args: argparse.Namespace) -> None:
                         limit=args.limit)
     names = [c.name for c in label_set_of(config).classes]
     print(f"{config.model.bank}: " + ", ".join(f"{names[c]} {n}" for c, n in counts.items()))
+    if args.ship:
+        from model_training.export import ship_rebuilt_bank
+
+        print(f"shipped into {ship_rebuilt_bank(config, Path(args.ship))}")
 
 
 def _served_model(spec: str):
@@ -200,6 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     bank = commands.add_parser("build-bank", help="build a hybrid config's exemplar bank from its data roots")
     bank.add_argument("--config", required=True, help="hybrid TOML config (model.bank is the output)")
     bank.add_argument("--limit", type=int, default=None, help="at most this many photos (tests)")
+    bank.add_argument("--ship", metavar="WEIGHTS", default=None,
+                      help="then replace the exported hybrid's bank in WEIGHTS (its card too), keeping its refiner")
     bank.add_argument("overrides", nargs="*", metavar="section.key=value")
     bank.set_defaults(handler=_build_bank)
 

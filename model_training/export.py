@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from backend.cards import DataSource, ExemplarBankFile, ModelCard, StyleEncoder, StylePreset, Training, write_card
+from backend.cards import (DataSource, ExemplarBankFile, ModelCard, StyleEncoder, StylePreset, Training, load_card,
+                          write_card)
 from backend.engine import file_sha256
 from backend.hybrid import ExemplarBank, colour_style
 from model_training.checkpoints import load_run
@@ -146,7 +147,7 @@ def _encoder_code(encoder: nn.Module):
     return code
 
 
-def _ship_bank(config: TrainConfig, weights: Path) -> ExemplarBankFile:
+def ship_bank(config: TrainConfig, weights: Path) -> ExemplarBankFile:
     """Copy the run's exemplar bank beside the refiner graph; its card entry counts segments per class."""
     source = Path(config.model.bank)
     target = weights / f"{config.export.id}.bank.npz"
@@ -156,6 +157,23 @@ def _ship_bank(config: TrainConfig, weights: Path) -> ExemplarBankFile:
     return ExemplarBankFile(file=target.name, sha256=file_sha256(target), photos=bank.num_photos,
                             segments={names[c]: n for c, n in sorted(bank.segments_per_class().items())
                                       if c < len(names)})
+
+
+def _composes_on_server(weights: Path, bank: ExemplarBankFile) -> str:
+    return (f"Composes the picture from photo segments of a {(weights / bank.file).stat().st_size / 1e6:.1f} MB "
+            "exemplar bank before the network; that step runs on the server only.")
+
+
+def ship_rebuilt_bank(config: TrainConfig, weights: Path) -> Path:
+    """A bank built again (new photos or labels) replaces the exported hybrid's, without a new refiner: the
+    card gets the bank's hash, counts and the config's data sources. Returns the card's path."""
+    card_path = weights / f"{config.export.id}.json"
+    card = load_card(card_path)
+    bank = ship_bank(config, weights)
+    training = card.training.model_copy(update={"data": [DataSource(**d) for d in config.export.data]})
+    write_card(card.model_copy(update={"exemplar_bank": bank, "training": training,
+                                       "server_only": _composes_on_server(weights, bank)}), card_path)
+    return card_path
 
 
 def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None, command: str | None = None) -> Path:
@@ -193,7 +211,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         graph = CanvasToImage(modules["generator"].eval(), classes)
         inputs = {"labels": torch.randint(0, classes, (1, 1, size, size)),
                   "canvas": torch.zeros(1, 3, size, size), "filled": torch.ones(1, 1, size, size)}
-        bank = _ship_bank(config, weights)
+        bank = ship_bank(config, weights)
         presets = _style_presets(config, colour_style, weights)
     elif config.family == "pix2pix" and e.input_kind == "labels":
         graph = LabelsToImage(modules["generator"].eval(), num_classes(label_set), with_style=False)
@@ -235,9 +253,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         metrics={k: v for k, v in metrics.items() if k != "command"},
         evaluation_command=metrics.get("command"),
         samples=samples,
-        server_only=None if bank is None else (
-            f"Composes the picture from photo segments of a {(weights / bank.file).stat().st_size / 1e6:.1f} MB "
-            "exemplar bank before the network; that step runs on the server only."),
+        server_only=None if bank is None else _composes_on_server(weights, bank),
     )
     card_path = weights / f"{e.id}.json"
     write_card(card, card_path)

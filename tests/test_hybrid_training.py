@@ -158,3 +158,28 @@ def test_build_bank_command_builds_the_configs_bank_from_its_roots(fixture_data,
     assert f"{bank}: sky" in capsys.readouterr().out
     # data.roots, then bank_roots: the fixture photos twice over.
     assert ExemplarBank.load(bank).num_photos == 2 * len(training_pairs(fixture_data))
+
+
+def test_build_bank_ships_a_rebuilt_bank_into_an_exported_hybrid(fixture_data, hybrid_weights, tmp_path, capsys):
+    import shutil
+
+    from backend.cards import load_card
+    from backend.engine import InferenceEngine, file_sha256
+    from model_training.__main__ import main
+    from tests.helpers.tiny_models import HYBRID_ID
+    from tests.helpers.tiny_runs import write_toml
+
+    weights = tmp_path / "weights"
+    shutil.copytree(hybrid_weights, weights)
+    before = load_card(weights / f"{HYBRID_ID}.json")
+    config = write_toml(hybrid_config(fixture_data, tmp_path / "run", tmp_path / "bank.npz"), tmp_path / "hybrid.toml")
+    root = str(fixture_data / "landscape")
+    main(["build-bank", "--config", str(config), "--ship", str(weights), f'model.bank_roots=["{root}"]',
+          f"export.id={HYBRID_ID}"])
+    assert "shipped into" in capsys.readouterr().out
+    card = load_card(weights / f"{HYBRID_ID}.json")
+    bank_file = weights / card.exemplar_bank.file
+    assert card.exemplar_bank.sha256 == file_sha256(bank_file) != before.exemplar_bank.sha256
+    assert card.exemplar_bank.photos == 2 * len(training_pairs(fixture_data))
+    assert card.onnx_sha256 == before.onnx_sha256, "the refiner is kept"
+    assert InferenceEngine.load(weights, 1, 1).get(HYBRID_ID).ready
