@@ -435,7 +435,8 @@ class LandscapeRenderer:
             level = _Level(nnf=nnf, rgb=rgb)
             new_levels.append(level)
             previous = level, sources
-            picture = _colour_moved(rgb, style, strength) if strength > 0 else rgb
+            picture = _feathered(rgb, fixed) if fixed.any() else rgb
+            picture = _colour_moved(picture, style, strength) if strength > 0 else picture
             if state is not None and len(new_levels) == len(self.level_sides):
                 # Kept before the last yield: a consumer that stops at the finished picture still warm-starts.
                 state.labels, state.key, state.levels = labels, key, new_levels
@@ -554,6 +555,16 @@ class LandscapeRenderer:
         stuff_labels = labels.copy()
         stuff_labels[leftover] = labels[rows[leftover], cols[leftover]]
         return rgb, mask, stuff_labels
+
+
+def _feathered(rgb: np.ndarray, pasted: np.ndarray) -> np.ndarray:
+    """The picture with each pasted object's outermost ring of pixels half blended with the stuff beside it,
+    so its edge reads as an edge in the scene, not as a cut-out."""
+    ring = pasted & ~ndimage.binary_erosion(pasted)
+    _, (rows, cols) = ndimage.distance_transform_edt(pasted, return_indices=True)  # the nearest stuff pixel
+    out = rgb.copy()
+    out[ring] = 0.5 * rgb[ring] + 0.5 * rgb[rows[ring], cols[ring]]
+    return out
 
 
 def _blur_within_classes(values: np.ndarray, labels: np.ndarray, active: np.ndarray, sigma: float) -> np.ndarray:

@@ -319,3 +319,17 @@ def test_a_class_no_exemplar_has_is_painted_as_the_class_it_counts_as(renderer: 
     assert (renderer._painted_as_available(labels.copy(), chosen, None) == np.where(labels == CLOUD, SKY, labels)).all()
     picture = renderer.render(labels, style_of(renderer, 0), 0)
     assert picture[labels == CLOUD].mean() > 0, "cloud with no exemplar must still be painted (as sky)"
+
+
+def test_a_pasted_objects_edge_is_blended_with_the_stuff_beside_it():
+    from backend.landscape import _feathered
+
+    rgb = np.zeros((12, 12, 3), np.float32)
+    pasted = np.zeros((12, 12), bool)
+    pasted[3:9, 3:9] = True
+    rgb[pasted] = 1.0
+    out = _feathered(rgb, pasted)
+    assert (out[4:8, 4:8] == 1.0).all() and (out[~pasted] == 0.0).all()
+    ring = pasted.copy()
+    ring[4:8, 4:8] = False
+    assert np.allclose(out[ring], 0.5)
