@@ -74,3 +74,22 @@ def test_a_style_photo_is_sent_to_the_renderer_to_paint_with(browser, landscape_
         assert sent and "style_code" not in sent[-1]
         assert any(a.get("paints_with_style_photo") for a in acks), acks
         assert page.get_by_test_id("error").is_hidden()
+
+
+def test_cloud_painted_for_the_renderer_goes_to_spade_as_sky(browser, landscape_server: str):
+    from tests.helpers.browser import canvas_colours
+    from tests.helpers.tiny_models import SPADE_ID
+
+    with painter_page(browser, landscape_server, timeout_ms=20000) as page:
+        page.get_by_test_id("model-select").select_option(LANDSCAPE_ID)
+        wait_for_settled_output(page)
+        page.get_by_test_id("label-cloud").click()
+        mouse_stroke(page, [(10, 10), (50, 12)])
+        before = wait_for_settled_output(page)
+        colours_before = set(canvas_colours(page)[1])
+        page.get_by_test_id("model-select").select_option(SPADE_ID)
+        wait_for_output_change(page, before)
+        wait_for_settled_output(page)
+        assert page.get_by_test_id("error").is_hidden(), "SPADE was sent a class it does not have"
+        colours_after = set(canvas_colours(page)[1])
+        assert len(colours_after) == len(colours_before) - 1, "the cloud became sky on the carried drawing"
