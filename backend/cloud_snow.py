@@ -1,7 +1,9 @@
 """Cloud and snow, two labels the segmenter does not know, given to the exemplar photos by a colour rule.
 
 The rule: a pixel that is bright and grey (high value, low saturation) is cloud when the photo's labels say
-sky, and snow when they say grass, road, mountain or tree. Snow must be brighter and greyer still, and not
+sky, and snow when they say grass, road, mountain or tree; a bright grey region the segmenter left
+unlabelled (it is unsure of clouds and snow, which it was never taught) takes the label of the part of it
+that touches sky or that ground. Snow must be brighter and greyer still, and not
 warm (blue at least red), since pale concrete, sand and sunlit dry grass are bright and nearly grey too;
 a road is snowy only in a photo with snow off the road as well (a sunlit pavement in a city is white); and
 bright grey inside a tree's label that touches the sky is the sky showing through bare branches.
@@ -88,14 +90,18 @@ def apply_cloud_snow(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds,
                      rule: CloudSnowRule = CloudSnowRule()) -> np.ndarray:
     """A copy of uint8 labels [H, W] with the rule's cloud and snow; `rgb` is the photo, uint8 [H, W, 3]."""
     out = labels.copy()
-    cloud = _without_speckles(bright_grey(rgb, rule.cloud_min_value, rule.cloud_max_saturation) & (labels == ids.sky),
-                              rule.min_pixels)
+    unlabelled = labels >= min(ids.cloud, ids.snow)  # the segmenter's ignore label and the bank's boundary band
+    sky = labels == ids.sky
+    cloud = _touching(bright_grey(rgb, rule.cloud_min_value, rule.cloud_max_saturation) & (sky | unlabelled), sky, 1)
     snowy = bright_grey(rgb, rule.snow_min_value, rule.snow_max_saturation, rule.snow_max_warmth)
-    snowy &= ~_touching(snowy & (labels == ids.tree), labels == ids.sky)
-    off_road = _without_speckles(snowy & np.isin(labels, [c for c in ids.snow_ground if c != ids.road]), rule.min_pixels)
-    snow = _without_speckles(snowy & np.isin(labels, ids.snow_ground), rule.min_pixels) if off_road.any() else off_road
-    out[cloud] = ids.cloud
-    out[snow] = ids.snow
+    snowy &= ~_touching(snowy & (labels == ids.tree), sky)
+    ground = np.isin(labels, ids.snow_ground)
+    off_road = np.isin(labels, [c for c in ids.snow_ground if c != ids.road])
+    snow = _touching(snowy & (ground | unlabelled), ground, 1)
+    if not (snow & off_road).any():
+        snow[:] = False
+    out[_without_speckles(cloud, rule.min_pixels)] = ids.cloud
+    out[_without_speckles(snow, rule.min_pixels)] = ids.snow
     return out
 
 

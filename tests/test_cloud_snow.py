@@ -70,3 +70,18 @@ def test_bright_sky_through_bare_branches_is_not_snow(label_set: LabelSet):
     rgb[25:] = 240  # snow on the grass
     out = apply_cloud_snow(rgb, labels, ids, CloudSnowRule(min_pixels=10))
     assert (out[5:25] == TREE).all() and (out[25:] == ids.snow).all()
+
+
+def test_bright_grey_the_segmenter_left_unlabelled_joins_the_cloud_or_snow_it_touches(label_set: LabelSet):
+    ids = cloud_snow_ids(label_set)
+    unknown = label_set.ignore_id
+    labels = np.full((40, 20), unknown, np.uint8)
+    labels[:5] = SKY
+    labels[35:] = GRASS
+    rgb = np.full((40, 20, 3), 60, np.uint8)
+    rgb[:12] = 235  # a cloud: half labelled sky, half unsure
+    rgb[28:] = 245  # snow: mostly unsure, its lowest rows labelled grass
+    rgb[16:22, :] = 240  # bright grey touching neither: stays unlabelled
+    out = apply_cloud_snow(rgb, labels, ids, CloudSnowRule(min_pixels=10))
+    assert (out[:12] == ids.cloud).all() and (out[28:] == ids.snow).all()
+    assert (out[12:28] == unknown).all()
