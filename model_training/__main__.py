@@ -1,5 +1,5 @@
-"""Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,build-bank,
-quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
+"""Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,label-sheet,
+build-bank, quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
 
 from __future__ import annotations
 
@@ -51,7 +51,13 @@ def _pseudo_label(args: argparse.Namespace) -> None:
     from model_training.pseudo_label import pseudo_label
 
     pseudo_label(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size, args.min_confidence,
-                 args.limit)
+                 args.limit, args.min_component)
+
+
+def _label_sheet(args: argparse.Namespace) -> None:
+    from model_training.pseudo_label import label_sheet
+
+    label_sheet(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size)
 
 
 def _build_bank(args: argparse.Namespace) -> None:
@@ -199,7 +205,16 @@ def main(argv: list[str] | None = None) -> None:
     pseudo.add_argument("--min-confidence", type=float, default=0.0,
                         help="pixels whose top class probability is lower become the ignore label")
     pseudo.add_argument("--limit", type=int, default=None, help="at most this many photos from each folder")
+    pseudo.add_argument("--min-component", type=float, default=0.005,
+                        help="regions of one class smaller than this share of the image become the ignore label")
     pseudo.set_defaults(handler=_pseudo_label)
+
+    sheet = commands.add_parser("label-sheet", help="a sheet of photos beside a segmenter's labels for them")
+    sheet.add_argument("segmenter", help="segmenter run folder")
+    sheet.add_argument("photos", nargs="+", help="photo files")
+    sheet.add_argument("--out", required=True, help="the sheet (PNG)")
+    sheet.add_argument("--size", type=int, default=256, help="side of the square the segmenter reads")
+    sheet.set_defaults(handler=_label_sheet)
 
     bank = commands.add_parser("build-bank", help="build a hybrid config's exemplar bank from its data roots")
     bank.add_argument("--config", required=True, help="hybrid TOML config (model.bank is the output)")

@@ -40,6 +40,9 @@ class DataConfig:
     folder_a: str | None = None
     folder_b: str | None = None
     val_limit: int = 64  # validation images used for sample sheets and quick metrics
+    # Label folders, training split only: colour jitter plus clouds or dusk painted into the sky pixels
+    # (data.photometric), so skies of any weather read as sky.
+    photo_augment: bool = False
 
 
 @dataclass
@@ -115,6 +118,11 @@ class SegmenterModelConfig:
     # Median-frequency class weights (losses.median_frequency_weights) on the cross-entropy: unweighted, a
     # class with ~1 % of the pixels (mountain) is never predicted.
     balance_classes: bool = False
+    # The balanced weights raised to this power: 1 is full median-frequency balancing, below 1 milder (the
+    # rare classes still count more, the common ones lose less pixel accuracy).
+    class_weight_power: float = 1.0
+    # A segmenter run whose trained weights this run starts from (self-training's second round).
+    init_from: str | None = None
     # encoder_decoder (models.segmenter, shipped) | dilated (models.dilated_segmenter: the independent judge)
     architecture: str = "encoder_decoder"
     dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 1])  # dilated: one residual block each

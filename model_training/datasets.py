@@ -7,6 +7,7 @@ from torch.utils.data import Dataset, Subset
 from backend.cards import LabelSet
 from model_training.config import TrainConfig
 from model_training.data import FacadePairs, LabelPhotoFolder, SketchPhotoFolder, UnpairedFolders
+from model_training.data.photometric import PhotoAugment
 from model_training.data.transforms import Geometry
 from model_training.labelsets import LABEL_SETS
 
@@ -22,7 +23,8 @@ def build_dataset(config: TrainConfig, train: bool) -> Dataset:
     `load_size` square, deterministic, limited to `val_limit` images."""
     d = config.data
     if train:
-        return _dataset(config, d.train_split, Geometry(d.load_size, d.crop_size, True), train=True)
+        return _dataset(config, d.train_split, Geometry(d.load_size, d.crop_size, True), train=True,
+                        augment=photo_augment(config) if d.photo_augment else None)
     dataset = _dataset(config, d.val_split, Geometry(d.load_size, d.load_size, False), train=False)
     return Subset(dataset, range(d.val_limit)) if len(dataset) > d.val_limit else dataset
 
@@ -34,10 +36,20 @@ def training_photos(config: TrainConfig) -> Dataset:
     return _dataset(config, d.train_split, Geometry(d.load_size, d.load_size, False), train=True)
 
 
-def _dataset(config: TrainConfig, split: str, geometry: Geometry, train: bool) -> Dataset:
+def photo_augment(config: TrainConfig) -> PhotoAugment:
+    if config.data.dataset != "label_folders":
+        raise ValueError("data.photo_augment needs label-folder data (data.dataset = 'label_folders')")
+    sky = [c.id for c in label_set_of(config).classes if c.name == "sky"]
+    if not sky:
+        raise ValueError(f"data.photo_augment needs a 'sky' class; {config.data.label_set} has none")
+    return PhotoAugment(sky_id=sky[0])
+
+
+def _dataset(config: TrainConfig, split: str, geometry: Geometry, train: bool,
+             augment: PhotoAugment | None = None) -> Dataset:
     d = config.data
     if d.dataset == "label_folders":
-        return LabelPhotoFolder(d.roots, split, geometry)
+        return LabelPhotoFolder(d.roots, split, geometry, augment)
     if d.dataset == "facades":
         return FacadePairs(d.roots[0], split, geometry, label_set_of(config))
     if d.dataset == "sketch_photos":

@@ -243,13 +243,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
         style_encoder=style_encoder, exemplar_bank=bank, style_presets=presets,
         params=count_params(graph) + (count_params(modules["encoder"]) if config.family == "spade" else 0),
         gmacs=round(count_gmacs(graph, *inputs.values()), 3),
-        training=Training(
-            data=[DataSource(**d) for d in e.data],
-            command=command or _training_commands(run_dir),
-            steps=counters["step"], images_seen=counters["images_seen"],
-            cpu_hours=round(counters.get("cpu_seconds", 0.0) / 3600, 2),
-            device=counters.get("device", "cpu"),
-        ),
+        training=_training(run_dir, config, counters, e.data, command),
         metrics={k: v for k, v in metrics.items() if k != "command"},
         evaluation_command=metrics.get("command"),
         samples=samples,
@@ -259,6 +253,23 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
     write_card(card, card_path)
     print(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB, {card.gmacs} GMACs) and {card_path}")
     return card_path
+
+
+def _training(run_dir: Path, config: TrainConfig, counters: dict, data: list[dict], command: str | None) -> Training:
+    """The card's training record. A run started from another run's weights (a segmenter's
+    `model.init_from`) counts that run too: its commands first, its steps and CPU time added."""
+    runs = [(run_dir, counters)]
+    while getattr(config.model, "init_from", None):
+        earlier = Path(config.model.init_from)
+        config, _, earlier_counters = load_run(earlier)
+        runs.insert(0, (earlier, earlier_counters))
+    return Training(
+        data=[DataSource(**d) for d in data],
+        command=command or " && ".join(_training_commands(run) for run, _ in runs),
+        steps=sum(c["step"] for _, c in runs), images_seen=sum(c["images_seen"] for _, c in runs),
+        cpu_hours=round(sum(c.get("cpu_seconds", 0.0) for _, c in runs) / 3600, 2),
+        device=counters.get("device", "cpu"),
+    )
 
 
 def _training_commands(run_dir: Path) -> str:

@@ -10,14 +10,15 @@ import torch.nn.functional as F
 MAX_CLASS_WEIGHT = 5.0
 
 
-def median_frequency_weights(class_pixels: np.ndarray) -> torch.Tensor:
+def median_frequency_weights(class_pixels: np.ndarray, power: float = 1.0) -> torch.Tensor:
     """Median frequency balancing (Eigen and Fergus 2015): weight_c = median frequency / frequency_c, so
     rare classes (water, mountain) count as much as common ones (road, building). Absent classes get 1.
-    Capped at MAX_CLASS_WEIGHT: a class in a handful of maps (mountain here: 25x) would rule the loss."""
+    Capped at MAX_CLASS_WEIGHT: a class in a handful of maps (mountain here: 25x) would rule the loss.
+    `power` < 1 moves every weight towards 1: milder balancing that costs the common classes less."""
     freq = class_pixels / max(class_pixels.sum(), 1)
     present = freq > 0
     weights = np.ones_like(freq)
-    weights[present] = np.minimum(np.median(freq[present]) / freq[present], MAX_CLASS_WEIGHT)
+    weights[present] = np.minimum(np.median(freq[present]) / freq[present], MAX_CLASS_WEIGHT) ** power
     return torch.tensor(weights, dtype=torch.float32)
 
 

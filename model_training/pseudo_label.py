@@ -1,7 +1,15 @@
-"""Label unlabelled photo folders with a trained segmenter, as GauGAN's own landscape data was labelled.
+"""Label unlabelled photo folders with a trained segmenter, as GauGAN's own landscape data was labelled, and
+draw sheets of how it reads photos.
 
 Writes `OUT/images/<folder>_<name>.jpg` and `OUT/labels/<folder>_<name>.png` (index PNG): a root that
-`LabelPhotoFolder` reads as extra training data."""
+`LabelPhotoFolder` reads as extra training data. Only confident, consistent labels are kept; the rest become
+the ignore label, so self-training does not learn the segmenter's own mistakes back:
+- pixels whose top class probability is below `min_confidence`;
+- specks: connected regions of one class smaller than `min_component` of the image;
+- sky out of order: sky lies above the ground, so in a column where a grounded class (road, grass, water,
+  building, mountain) lies above sky, one of them is misread (a cloud read as building, a reflection read
+  as sky), and the stretch of the column from the highest such grounded pixel to the lowest sky pixel is
+  ignored. Trees and foreground objects may overhang the sky and are not checked."""
 
 from __future__ import annotations
 
@@ -10,23 +18,105 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
+from scipy import ndimage
 
+from backend.cards import LabelSet
 from model_training.checkpoints import load_run
 from model_training.data.folders import list_photos
 from model_training.data.transforms import photo_tensor
 from model_training.datasets import label_set_of
+from model_training.labelsets import colourise
+
+
+GROUNDED_CLASSES = ("road", "grass", "water", "building", "mountain")
+
+
+def drop_specks(labels: np.ndarray, ignore: int, min_pixels: int) -> np.ndarray:
+    """Set every connected region (8-connected) of one class smaller than `min_pixels` to `ignore`."""
+    labels = labels.copy()
+    for class_id in np.unique(labels):
+        if class_id == ignore:
+            continue
+        regions, count = ndimage.label(labels == class_id, structure=np.ones((3, 3)))
+        sizes = np.bincount(regions.ravel(), minlength=count + 1)
+        small = sizes < min_pixels
+        small[0] = False  # region 0 is everything outside this class
+        labels[small[regions]] = ignore
+    return labels
+
+
+def drop_sky_out_of_order(labels: np.ndarray, label_set: LabelSet, ignore: int) -> np.ndarray:
+    """Ignore each column's stretch from its highest grounded pixel down to its lowest sky pixel, where
+    the grounded pixel is the higher of the two."""
+    ids = {c.name: c.id for c in label_set.classes}
+    sky = labels == ids["sky"]
+    grounded = np.isin(labels, [ids[name] for name in GROUNDED_CLASSES if name in ids])
+    height = labels.shape[0]
+    rows = np.arange(height)[:, None]
+    highest_grounded = np.where(grounded.any(0), grounded.argmax(0), height)
+    lowest_sky = np.where(sky.any(0), height - 1 - sky[::-1].argmax(0), -1)
+    out_of_order = (rows >= highest_grounded) & (rows <= lowest_sky)
+    return np.where(out_of_order, ignore, labels)
+
+
+def consistent_labels(labels: np.ndarray, label_set: LabelSet, ignore: int, min_component: float) -> np.ndarray:
+    """The module's consistency rules on a confident label map [H, W]: specks first, so a stray speck of
+    grass in the clouds does not wipe a column."""
+    labels = drop_specks(labels, ignore, round(min_component * labels.size))
+    if "sky" in {c.name for c in label_set.classes}:
+        labels = drop_sky_out_of_order(labels, label_set, ignore)
+    return labels
 
 
 @torch.no_grad()
-def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size: int, min_confidence: float,
-                 limit: int | None = None) -> int:
+def label_photo(model: torch.nn.Module, photo: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top class probability and the class of each pixel, [size, size] each. The segmenter needs sides
+    divisible by 32: the photo is labelled squashed to a fixed square."""
+    probabilities = model(photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None]).softmax(1)
+    confidence, labels = probabilities.max(1)
+    return confidence[0].numpy(), labels[0].numpy()
+
+
+def load_segmenter(segmenter_run: str | Path) -> tuple[torch.nn.Module, LabelSet, int]:
+    """A segmenter run's model (on the run's thread count), its label set and its ignore id."""
     config, modules, _ = load_run(segmenter_run)
     torch.set_num_threads(config.run.threads or torch.get_num_threads())
     if config.family != "segmenter":
         raise ValueError(f"{segmenter_run} is a {config.family} run, not a segmenter")
-    model, label_set = modules["model"], label_set_of(config)
-    ignore = label_set.ignore_id if label_set.ignore_id is not None else 255
+    label_set = label_set_of(config)
+    return modules["model"], label_set, label_set.ignore_id if label_set.ignore_id is not None else 255
+
+
+def label_sheet(segmenter_run: str | Path, photos: list[Path], out: Path, size: int, pairs_per_row: int = 4,
+                tile: int = 160) -> None:
+    """photo | labels pairs, `pairs_per_row` to a row, over a legend of the classes' colours: how the
+    segmenter reads photos, for instance ones no training used."""
+    model, label_set, _ = load_segmenter(segmenter_run)
+    rows = -(-len(photos) // pairs_per_row)
+    legend = 22
+    sheet = Image.new("RGB", (pairs_per_row * 2 * tile + (pairs_per_row - 1) * 6, rows * (tile + 4) + legend), "white")
+    for i, path in enumerate(photos):
+        photo = Image.open(path).convert("RGB")
+        labels = Image.fromarray(colourise(label_photo(model, photo, size)[1], label_set))
+        left, top = (i % pairs_per_row) * (2 * tile + 6), (i // pairs_per_row) * (tile + 4)
+        sheet.paste(photo.resize((tile, tile), Image.Resampling.BICUBIC), (left, top))
+        sheet.paste(labels.resize((tile, tile), Image.Resampling.NEAREST), (left + tile, top))
+    draw = ImageDraw.Draw(sheet)
+    x = 4
+    for label_class in label_set.classes:
+        draw.rectangle((x, sheet.height - 17, x + 12, sheet.height - 5), fill=label_class.colour)
+        draw.text((x + 16, sheet.height - 17), label_class.name, fill="black")
+        x += 24 + round(draw.textlength(label_class.name))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    print(f"labelled {len(photos)} photos into {out}")
+
+
+@torch.no_grad()
+def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size: int, min_confidence: float,
+                 limit: int | None = None, min_component: float = 0.0) -> int:
+    model, label_set, ignore = load_segmenter(segmenter_run)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     written, ignored = 0, 0.0
@@ -34,16 +124,15 @@ def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size
         prefix = folder.parent.name + "_" + folder.name
         for path in list_photos(folder)[:limit]:
             photo = Image.open(path).convert("RGB")
-            # The segmenter needs sides divisible by 32: label at a fixed square, then resize back.
-            probabilities = model(photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None]).softmax(1)
-            confidence, labels = probabilities.max(1)
+            confidence, labels = label_photo(model, photo, size)
             labels[confidence < min_confidence] = ignore
-            ignored += float((confidence < min_confidence).float().mean())
+            labels = consistent_labels(labels, label_set, ignore, min_component)
+            ignored += float((labels == ignore).mean())
             name = f"{prefix}_{path.stem}".replace(" ", "_").replace(":", "-")
-            index_map = Image.fromarray(labels[0].numpy().astype(np.uint8), "L").resize(photo.size, Image.Resampling.NEAREST)
+            index_map = Image.fromarray(labels.astype(np.uint8), "L").resize(photo.size, Image.Resampling.NEAREST)
             index_map.save(out / "labels" / f"{name}.png")
             shutil.copy(path, out / "images" / f"{name}{path.suffix.lower()}")
             written += 1
     print(f"pseudo-labelled {written} photos into {out} ({ignored / max(written, 1):.1%} of pixels below "
-          f"confidence {min_confidence} set to ignore)")
+          f"confidence {min_confidence} or inconsistent set to ignore)")
     return written

@@ -1,5 +1,5 @@
 """Train the segmenter (photo -> label map) with cross-entropy that skips the ignore label, optionally
-weighted by median class frequency."""
+weighted by median class frequency, from scratch or from an earlier segmenter run's weights."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from model_training import runtime as rt
+from model_training.checkpoints import load_run
 from model_training.config import TrainConfig
 from model_training.datasets import build_dataset, label_set_of
 from model_training.distributed import unwrap
@@ -38,10 +39,17 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     if config.model.balance_classes:
         if not hasattr(train_set, "class_pixel_counts"):
             raise ValueError("model.balance_classes needs label-folder data (data.dataset = 'label_folders')")
-        class_weights = median_frequency_weights(train_set.class_pixel_counts(num_classes(label_set)))
+        class_weights = median_frequency_weights(train_set.class_pixel_counts(num_classes(label_set)),
+                                                 config.model.class_weight_power)
         print("class weights:", [round(w, 2) for w in class_weights.tolist()])
 
-    model = run.wrap(build_model(config))
+    model = build_model(config)
+    if config.model.init_from:
+        start_config, start_modules, _ = load_run(config.model.init_from)
+        if start_config.family != "segmenter":
+            raise ValueError(f"model.init_from: {config.model.init_from} is a {start_config.family} run")
+        model.load_state_dict(start_modules["model"].state_dict())
+    model = run.wrap(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.optim.lr_g, weight_decay=1e-4)
     ckpt = rt.Checkpointer(config, run, {"model": model, "optimizer": optimizer})
     counters = ckpt.resume() if resume else {"step": 0, "images_seen": 0}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from model_training.data import FacadePairs, LabelPhotoFolder, PhotoFolder, SketchPhotoFolder, UnpairedFolders
+from model_training.data.photometric import PhotoAugment, add_clouds, dusk
 from model_training.data.transforms import Geometry
 from model_training.datasets import build_dataset
 from model_training.labelsets import FACADES, LABEL_SETS, LANDSCAPE, colour_table, colourise, quantise_colours
 from model_training.runtime import StepBatches
+from tests.helpers.tiny_runs import segmenter_config
 from tests.helpers.training import tiny_config
 
 TRAIN = Geometry(40, 32, True)
@@ -59,6 +63,46 @@ def test_validation_is_deterministic_and_training_follows_its_key(fixture_data):
     train = LabelPhotoFolder(root, "train", TRAIN)
     key = StepBatches(train, 2, seed=3).keys(5)[0]
     assert torch.equal(train[key]["image"], train[key]["image"])
+
+
+def test_photo_augmentation_keeps_the_labels_and_follows_the_key(fixture_data):
+    root = fixture_data / "landscape"
+    plain, augmented = LabelPhotoFolder(root, "train", TRAIN), LabelPhotoFolder(root, "train", TRAIN, PhotoAugment(0))
+    changed = 0
+    for key in StepBatches(plain, 4, seed=1).keys(0):
+        sample = augmented[key]
+        assert torch.equal(sample["labels"], plain[key]["labels"])
+        assert torch.equal(sample["image"], augmented[key]["image"])
+        assert_photo(sample["image"], 3, 32)
+        changed += not torch.equal(sample["image"], plain[key]["image"])
+    assert changed == 4
+
+
+@pytest.mark.parametrize("sky_change", [add_clouds, dusk])
+def test_sky_changes_are_drawn_from_the_rng(sky_change):
+    photo = np.random.default_rng(0).random((24, 24, 3), dtype=np.float32)
+    sky = np.zeros((24, 24), bool)
+    sky[:10] = True
+    first = sky_change(photo, sky, random.Random(5))
+    assert np.array_equal(first, sky_change(photo, sky, random.Random(5)))
+    assert not np.array_equal(first, sky_change(photo, sky, random.Random(6)))
+    assert not np.allclose(first[sky], photo[sky])
+
+
+def test_clouds_touch_only_the_sky():
+    photo = np.full((24, 24, 3), 0.5, np.float32)
+    sky = np.zeros((24, 24), bool)
+    sky[:10] = True
+    for seed in range(5):
+        clouded = add_clouds(photo, sky, random.Random(seed))
+        assert np.array_equal(clouded[~sky], photo[~sky])
+
+
+def test_build_dataset_augments_only_the_training_split(fixture_data, tmp_path):
+    config = segmenter_config(fixture_data, tmp_path)
+    config.data.photo_augment = True
+    assert build_dataset(config, train=True).augment == PhotoAugment(sky_id=0)
+    assert build_dataset(config, train=False).augment is None
 
 
 def test_photo_and_label_are_cropped_together(fixture_data):

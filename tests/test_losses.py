@@ -21,6 +21,15 @@ def test_median_frequency_weights_favour_rare_classes_and_are_capped():
     assert capped[-1].item() == MAX_CLASS_WEIGHT and capped[0].item() == pytest.approx(1.0)
 
 
+def test_median_frequency_weights_power_moves_every_weight_towards_one():
+    counts = np.array([500, 300, 150, 50, 0])
+    full, mild = median_frequency_weights(counts), median_frequency_weights(counts, power=0.5)
+    assert mild.tolist() == pytest.approx((full ** 0.5).tolist())
+    assert torch.equal(median_frequency_weights(counts, power=0.0), torch.ones(5))
+    # The order of the classes is kept: the rarest still weighs most.
+    assert mild.argsort().tolist() == full.argsort().tolist()
+
+
 def test_class_weight_map_gives_the_ignore_label_weight_one():
     labels = torch.tensor([[[[0, 1], [2, 15]]]])
     weights = class_weight_map(labels, torch.tensor([0.5, 2.0, 3.0]))

@@ -14,6 +14,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from PIL import Image
 
 from backend.cards import load_card
 from model_training.config import SegmenterModelConfig, SpadeModelConfig, load_config
@@ -110,6 +111,30 @@ def test_segmenter_learns_on_an_overfit_batch(fixture_data, tmp_path):
     assert np.mean([losses[s]["ce"] for s in range(55, 60)]) < 0.7 * np.mean([losses[s]["ce"] for s in range(5)])
 
 
+def test_a_segmenter_started_from_another_run_keeps_its_weights_and_its_card_counts_both(fixture_data, tmp_path):
+    from model_training import train_segmenter
+    from model_training.export import export
+
+    first = segmenter_config(fixture_data, tmp_path / "first")
+    train_segmenter.train(first)
+    second = segmenter_config(fixture_data, tmp_path / "second")
+    second.model.init_from = str(tmp_path / "first")
+    second.optim.lr_g = 0.0  # no update: the second run's weights are exactly the first run's
+    second.run.max_steps = 2
+    train_segmenter.train(second)
+    weights = {name: torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)["state"]["model"]
+               for name, run in (("first", "first"), ("second", "second"))}
+    convs = [k for k in weights["first"] if k.endswith("weight")]
+    assert convs and all(torch.equal(weights["first"][k], weights["second"][k]) for k in convs)
+
+    card = load_card(export(tmp_path / "second", tmp_path / "weights"))
+    assert card.training.steps == first.run.max_steps + 2
+    assert len(card.training.command.split(" && ")) == 2
+    second.model.init_from = str(tmp_path / "weights")
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train_segmenter.train(second)
+
+
 @pytest.mark.parametrize("family", ["spade", "segmenter"])
 def test_interrupt_then_resume_gives_identical_next_step_losses(fixture_data, tmp_path, family, monkeypatch):
     import importlib
@@ -203,7 +228,7 @@ def test_export_refuses_a_graph_that_disagrees_with_torch(tmp_path):
 def test_cli_lists_commands():
     result = subprocess.run([sys.executable, "-m", "model_training", "--help"], capture_output=True, text=True,
                             cwd=REPO, check=True)
-    for command in ("train", "evaluate", "export", "pseudo-label", "fixtures"):
+    for command in ("train", "evaluate", "export", "pseudo-label", "label-sheet", "fixtures"):
         assert command in result.stdout
 
 
@@ -240,6 +265,11 @@ def test_cli_train_evaluate_export_pseudo_label(fixture_data, tmp_path):
     cli("pseudo-label", tmp_path / "seg", fixture_data / "photos", "--out", tmp_path / "pseudo", "--size", 64)
     assert len(list((tmp_path / "pseudo" / "labels").glob("*.png"))) == 6
     assert len(list((tmp_path / "pseudo" / "images").glob("*.jpg"))) == 6
+
+    photos = sorted((fixture_data / "photos").glob("*.jpg"))[:5]
+    cli("label-sheet", tmp_path / "seg", *photos, "--out", tmp_path / "sheet.png", "--size", 64)
+    # Four photo | labels pairs to a row: two rows, then the legend.
+    assert Image.open(tmp_path / "sheet.png").size == (4 * 2 * 160 + 3 * 6, 2 * 164 + 22)
 
 
 def test_shipped_configs_parse():

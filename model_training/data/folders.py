@@ -11,6 +11,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from backend.cards import LabelSet
+from model_training.data.photometric import PhotoAugment
 from model_training.data.transforms import Geometry, label_tensor, photo_tensor
 from model_training.labelsets import quantise_colours
 
@@ -36,10 +37,12 @@ class LabelPhotoFolder(Dataset):
     """`root/images/NAME.jpg` + `root/labels/NAME.png` (index PNG), optional `root/splits/<split>.txt`.
 
     Several roots may be given (for example Stanford Background plus pseudo-labelled photos); a root
-    without split lists counts as training data only."""
+    without split lists counts as training data only. `augment` changes the photo's colours after the
+    geometry (training only)."""
 
-    def __init__(self, roots: list[str | Path] | str | Path, split: str, geometry: Geometry):
-        self.geometry = geometry
+    def __init__(self, roots: list[str | Path] | str | Path, split: str, geometry: Geometry,
+                 augment: PhotoAugment | None = None):
+        self.geometry, self.augment = geometry, augment
         self.items: list[tuple[Path, Path]] = []
         for root in [roots] if isinstance(roots, (str, Path)) else roots:
             root = Path(root)
@@ -79,11 +82,11 @@ class LabelPhotoFolder(Dataset):
         if labels.size != photo.size:
             labels = labels.resize(photo.size, Image.Resampling.NEAREST)
         plan = self.geometry.plan(*photo.size, rng)
-        return {
-            "image": photo_tensor(self.geometry.apply(photo, plan, Image.Resampling.BICUBIC)),
-            "labels": label_tensor(self.geometry.apply(labels, plan, Image.Resampling.NEAREST)),
-            "name": image_path.stem,
-        }
+        photo = self.geometry.apply(photo, plan, Image.Resampling.BICUBIC)
+        labels = self.geometry.apply(labels, plan, Image.Resampling.NEAREST)
+        if self.augment is not None:
+            photo = self.augment(photo, labels, rng)
+        return {"image": photo_tensor(photo), "labels": label_tensor(labels), "name": image_path.stem}
 
 
 class FacadePairs(Dataset):
