@@ -155,6 +155,19 @@ def _match_presets(args: argparse.Namespace) -> None:
     print(f"codes written to {Path(args.weights) / (args.model + '.json')}")
 
 
+def _sketch_sheet(args: argparse.Namespace) -> None:
+    from model_training.sketch_sheet import sketch_sheet
+
+    graphs = {}
+    for pair in args.graphs:
+        name, separator, path = pair.partition("=")
+        if not separator:
+            raise SystemExit(f"sketch-sheet: expected NAME=GRAPH, got {pair!r}")
+        graphs[name] = Path(path)
+    sketch_sheet(graphs, Path(args.out))
+    print(f"sheet written to {args.out}")
+
+
 def _fixtures(args: argparse.Namespace) -> None:
     from model_training.data.fixtures import write_fixtures
 
@@ -281,6 +294,11 @@ def main(argv: list[str] | None = None) -> None:
     match.add_argument("--generations", type=int, default=12, help="evolution strategy generations per preset")
     match.add_argument("--only", nargs="*", default=None, help="search only these preset ids")
     match.set_defaults(handler=_match_presets)
+
+    sheet = commands.add_parser("sketch-sheet", help="render drawn sketches with sketch graphs side by side")
+    sheet.add_argument("graphs", nargs="+", metavar="NAME=GRAPH", help="a column's name and its exported sketch graph")
+    sheet.add_argument("--out", required=True, help="PNG sheet to write")
+    sheet.set_defaults(handler=_sketch_sheet)
 
     fixtures = commands.add_parser("fixtures", help="write the tiny synthetic datasets the tests use")
     fixtures.add_argument("out")

@@ -9,7 +9,8 @@
   style.
 - sketch -> photo: L1 and PSNR against the real photos.
 - pix2pix (labels or sketch), with `c2st_seeds`: a classifier two-sample test of its pictures against the
-  validation photos (model_training.c2st), both sides through the same JPEG steps.
+  validation photos (model_training.c2st), its pictures stored as JPEGs as the photos were (evaluate-realism's
+  fair protocol).
 - CycleGAN: cycle-reconstruction L1 both ways, colour-statistics distance to the target domain, and (with
   `c2st_seeds`) a domain C2ST: filtered photos against held-out target pictures, next to the unfiltered
   photos against the same targets.
@@ -32,7 +33,8 @@ import torch.nn.functional as F
 
 from backend.cards import LabelSet, load_card
 from model_training import runtime as rt
-from model_training.c2st import C2stConfig, c2st
+from model_training.c2st import c2st
+from model_training.c2st_protocols import fair
 from model_training.checkerboard import measured_or_why_not
 from model_training.checkpoints import load_run
 from model_training.config import load_config
@@ -146,17 +148,18 @@ def _load(run_or_config: Path, onnx: Path | None) -> tuple:
 
 
 def _photo_c2st(real: list[torch.Tensor], others: list[torch.Tensor], seeds: int, generated: bool = True) -> dict:
-    """C2ST of `others` against real photos (or paintings), paired by index. A real picture was a stored JPEG
-    before it was decoded here, so each generated picture is stored as one too; then both sides are resized
-    and JPEG-encoded alike (model_training.realism.judged)."""
-    from model_training.realism import SIDE, as_photo_file, judged  # realism imports this module
-
+    """C2ST of `others` against real photos (or paintings), paired by index, under evaluate-realism's fair
+    protocol at the pictures' own side (model_training.c2st_protocols): a real picture was a stored JPEG
+    before it was decoded here, so each generated picture is stored as one too, at the same size."""
     as_uint8 = lambda images: [tensor_to_uint8(image) for image in torch.cat(images)]
-    stored = (lambda picture: as_photo_file(picture, SIDE)) if generated else (lambda picture: picture)
-    real_side = np.stack([judged(picture) for picture in as_uint8(real)])
-    other_side = np.stack([judged(stored(picture)) for picture in as_uint8(others)])
+    real_pictures = as_uint8(real)
+    side = real_pictures[0].shape[0]
+    protocol = fair(side)
+    prepared = (lambda picture: protocol.generated(picture, (side, side))) if generated else protocol.real
+    real_side = np.stack([protocol.real(picture) for picture in real_pictures])
+    other_side = np.stack([prepared(picture) for picture in as_uint8(others)])
     with torch.enable_grad():  # the classifier trains; evaluate runs under no_grad
-        return c2st(real_side, other_side, seeds, C2stConfig())
+        return c2st(real_side, other_side, seeds, protocol.classifier)
 
 
 @torch.no_grad()

@@ -1,5 +1,5 @@
 """The checkerboard index: a tiny U-Net with transposed convolutions prints one, the same U-Net with
-resize + conv does not; evaluate measures an exported graph from its config alone."""
+resize + conv does not; evaluate measures an exported graph from its config alone, C2ST included."""
 
 from __future__ import annotations
 
@@ -66,7 +66,10 @@ def test_evaluate_measures_an_exported_graph_from_its_config(fixture_data, tmp_p
     config_file.write_text(dump_toml(config))
 
     from_run = evaluate(tmp_path / "run", out=tmp_path / "run.json", reference=tmp_path)
-    from_graph = evaluate(config_file, out=tmp_path / "graph" / "metrics.json", onnx=graph, reference=tmp_path)
+    from_graph = evaluate(config_file, out=tmp_path / "graph" / "metrics.json", onnx=graph, reference=tmp_path,
+                          c2st_seeds=1)
+    c2st = from_graph["c2st_against_the_photos"]
+    assert 0.0 <= c2st["mean"] <= 1.0 and len(c2st["per_seed"]) == 1
     assert from_graph["l1"] == pytest.approx(from_run["l1"], abs=1e-3)
     assert from_graph["step"] is None and from_graph["cpu_minutes"] is None
     assert from_graph["graph"] == "tiny-sketch.onnx"
