@@ -5,7 +5,7 @@ sky, and snow when they say grass, road, mountain or tree; a bright grey region 
 unlabelled (it is unsure of clouds and snow, which it was never taught) takes the label of the part of it
 that touches sky or that ground. Snow must be brighter and greyer still, and not
 warm (blue at least red), since pale concrete, sand and sunlit dry grass are bright and nearly grey too;
-a road is snowy only in a photo with snow off the road as well (a sunlit pavement in a city is white); and
+a photo has snow at all only with at least 2 % of it snowy off the road (a sunlit pavement in a city is white); and
 bright grey inside a tree's label that touches the sky is the sky showing through bare branches.
 Speckles smaller than `min_pixels` keep their label, so a white fence post or a glint on a leaf does not
 become a patch of snow. The landscape renderer
@@ -39,6 +39,7 @@ class CloudSnowRule:
     snow_max_saturation: float = 0.12
     snow_max_warmth: float = 0.02  # red minus blue, in [0, 1]: snow is neutral or blue in its shadows
     min_pixels: int = 80  # a component smaller than this keeps its label
+    min_snowy_scene: float = 0.02  # snow off the road, as a share of the photo, that makes a scene snowy
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def apply_cloud_snow(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds,
     ground = np.isin(labels, ids.snow_ground)
     off_road = np.isin(labels, [c for c in ids.snow_ground if c != ids.road])
     snow = _touching(snowy & (ground | unlabelled), ground, 1)
-    if not (snow & off_road).any():
+    if (snow & off_road).sum() < rule.min_snowy_scene * labels.size:
         snow[:] = False
     out[_without_speckles(cloud, rule.min_pixels)] = ids.cloud
     out[_without_speckles(snow, rule.min_pixels)] = ids.snow
