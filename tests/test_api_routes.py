@@ -53,7 +53,8 @@ def test_models_lists_cards_with_public_fields(client):
     spade = models[SPADE_ID]
     assert (spade["kind"], spade["input_kind"], spade["size"], spade["z_dim"]) == ("spade", "labels", 64, Z_DIM)
     assert spade["label_set"]["name"] == LANDSCAPE.name
-    assert spade["label_set"]["classes"][0] == {"id": 0, "name": "sky", "colour": "#8ec8f0", "group": "sky & water"}
+    assert spade["label_set"]["classes"][0] == {"id": 0, "name": "sky", "colour": "#8ec8f0", "group": "sky & water",
+                                                   "counts_as": None}
     assert [p["id"] for p in spade["style_presets"]] == list(PRESET_IDS)
     assert "code" not in spade["style_presets"][0]
     assert spade["latency_ms"] > 0 and spade["state"] == "ready" and spade["error"] is None
