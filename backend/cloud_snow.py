@@ -87,22 +87,25 @@ def bright_grey(rgb: np.ndarray, min_value: float, max_saturation: float,
     return grey
 
 
-def apply_cloud_snow(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds,
-                     rule: CloudSnowRule = CloudSnowRule()) -> np.ndarray:
-    """A copy of uint8 labels [H, W] with the rule's cloud and snow; `rgb` is the photo, uint8 [H, W, 3]."""
+def apply_cloud_snow(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds, rule: CloudSnowRule = CloudSnowRule(),
+                     cloud: bool = True, snow: bool = True) -> np.ndarray:
+    """A copy of uint8 labels [H, W] with the rule's cloud and snow (or only one of them); `rgb` is the
+    photo, uint8 [H, W, 3]."""
     out = labels.copy()
     unlabelled = labels >= min(ids.cloud, ids.snow)  # the segmenter's ignore label and the bank's boundary band
     sky = labels == ids.sky
-    cloud = _touching(bright_grey(rgb, rule.cloud_min_value, rule.cloud_max_saturation) & (sky | unlabelled), sky, 1)
+    if cloud:
+        clouds = _touching(bright_grey(rgb, rule.cloud_min_value, rule.cloud_max_saturation) & (sky | unlabelled), sky, 1)
+        out[_without_speckles(clouds, rule.min_pixels)] = ids.cloud
+    if not snow:
+        return out
     snowy = bright_grey(rgb, rule.snow_min_value, rule.snow_max_saturation, rule.snow_max_warmth)
     snowy &= ~_touching(snowy & (labels == ids.tree), sky)
     ground = np.isin(labels, ids.snow_ground)
     off_road = np.isin(labels, [c for c in ids.snow_ground if c != ids.road])
-    snow = _touching(snowy & (ground | unlabelled), ground, 1)
-    if (snow & off_road).sum() < rule.min_snowy_scene * labels.size:
-        snow[:] = False
-    out[_without_speckles(cloud, rule.min_pixels)] = ids.cloud
-    out[_without_speckles(snow, rule.min_pixels)] = ids.snow
+    snowfield = _touching(snowy & (ground | unlabelled), ground, 1)
+    if (snowfield & off_road).sum() >= rule.min_snowy_scene * labels.size:
+        out[_without_speckles(snowfield, rule.min_pixels)] = ids.snow
     return out
 
 

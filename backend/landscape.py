@@ -116,11 +116,22 @@ def class_shares(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.bincount(labels.ravel(), minlength=256)[:num_classes] / labels.size
 
 
-def bank_labels(bank: ExemplarBank, index: int, cloud_snow: CloudSnowIds | None,
+@dataclass(frozen=True)
+class Weather:
+    """Which of cloud and snow a painting has: only those are taken out of the exemplars' sky and ground, so
+    a painting without clouds paints its sky from every sky pixel, clouds included, as Stanford labels skies."""
+
+    cloud: bool = False
+    snow: bool = False
+
+
+def bank_labels(bank: ExemplarBank, index: int, cloud_snow: CloudSnowIds | None, weather: Weather,
                 keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """A bank photo and its labels as the renderer reads them: with cloud and snow when its label set has them."""
+    """A bank photo and its labels as the renderer reads them for a painting with `weather`."""
     photo, labels = bank.photo(index, keep)
-    return photo, labels if cloud_snow is None else apply_cloud_snow(photo, labels, cloud_snow)
+    if cloud_snow is None or not (weather.cloud or weather.snow):
+        return photo, labels
+    return photo, apply_cloud_snow(photo, labels, cloud_snow, cloud=weather.cloud, snow=weather.snow)
 
 
 def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds | None) -> dict[str, np.ndarray]:
@@ -133,9 +144,16 @@ def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds 
     # The agreement judges the segmenter's own labels: cloud and snow, added after its classes, are not its.
     segmenter_classes = num_classes if cloud_snow is None else min(cloud_snow.cloud, cloud_snow.snow)
     for index in range(bank.num_photos):
-        labels = bank_labels(bank, index, cloud_snow, keep=False)[1] if cloud_snow is not None else bank.label_map(index)
+        labels = bank.label_map(index)
         layouts[index] = layout_descriptor(labels, num_classes)
         shares[index] = class_shares(labels, num_classes)
+        if cloud_snow is not None:
+            # Cloud and snow are indexed on top of the sky and ground they lie in, as a painting without them
+            # reads the photo with its own labels.
+            weather = bank_labels(bank, index, cloud_snow, Weather(cloud=True, snow=True), keep=False)[1]
+            weather[~np.isin(weather, (cloud_snow.cloud, cloud_snow.snow))] = NO_SEGMENT
+            layouts[index] += layout_descriptor(weather, num_classes)
+            shares[index] += class_shares(weather, num_classes)
     return {"photo_layout": layouts, "photo_class_shares": shares,
             "photo_label_agreement": label_agreement(bank, segmenter_classes, human_labelled(bank)).astype(np.float32)}
 
@@ -160,6 +178,7 @@ class SceneIndex:
             raise ValueError(f"the bank's photo_layout has shape {self.layouts.shape}, not one row of "
                              f"{num_classes} x {LAYOUT_GRID} x {LAYOUT_GRID} per photo")
         self.agreement = np.asarray(arrays["photo_label_agreement"], np.float32)
+        self.weather_classes = () if cloud_snow is None else (cloud_snow.cloud, cloud_snow.snow)
         self.human_labelled = human_labelled(bank)
         self.trusted = self.human_labelled | (self.agreement >= min_agreement)
 
@@ -240,7 +259,11 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
     while it scores nearly as well as the seed's pick, so a stroke does not swap the whole scene for a near tie."""
     num_classes = index.num_classes
     target_shares = class_shares(labels, num_classes)
-    layout_distance = np.abs(index.layouts - layout_descriptor(labels, num_classes)).mean(1) * num_classes
+    # Cloud and snow planes count only when painted: a painting without them is compared with the exemplars'
+    # own labels, its sky with their whole sky.
+    planes = [c for c in range(num_classes) if c not in index.weather_classes or target_shares[c] > 0]
+    difference = (index.layouts - layout_descriptor(labels, num_classes)).reshape(len(index.layouts), num_classes, -1)
+    layout_distance = np.abs(difference[:, planes]).mean((1, 2)) * len(planes)
     painted = target_shares >= settings.min_class_share
     if photo is not None:
         main, main_shares, main_style = USER_PHOTO, class_shares(photo.labels, num_classes), colour_style(photo.rgb)
@@ -389,13 +412,19 @@ class LandscapeRenderer:
         numba.set_num_threads(self.threads)
         style = np.asarray(style, np.float32)
         labels = np.array(labels, np.uint8)  # writable and contiguous, as the compiled kernels expect
-        if photo is not None and self.cloud_snow is not None:
-            photo = replace(photo, labels=apply_cloud_snow(photo.rgb, photo.labels, self.cloud_snow))
+        weather = Weather()
+        if self.cloud_snow is not None:
+            weather = Weather(cloud=bool((labels == self.cloud_snow.cloud).any()),
+                              snow=bool((labels == self.cloud_snow.snow).any()))
+        if photo is not None and (weather.cloud or weather.snow):
+            photo = replace(photo, labels=apply_cloud_snow(photo.rgb, photo.labels, self.cloud_snow,
+                                                           cloud=weather.cloud, snow=weather.snow))
         settings_key = (tuple(np.round(style, 4)), seed, preset, photo.key if photo is not None else None)
-        keep = state.key[0][0] if state is not None and state.key is not None and state.key[1:] == settings_key else None
+        keep = state.key[0][0] if state is not None and state.key is not None and state.key[1][1:] == settings_key else None
         chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep, photo)
         labels = self._painted_as_available(labels, chosen, photo)
-        key = (tuple(chosen), *settings_key)
+        # A stroke that adds or removes the weather relabels the exemplars: no warm start across it.
+        key = (tuple(chosen), (weather, *settings_key))
         warm = state is not None and state.key == key and state.labels is not None and len(state.levels) == len(self.level_sides)
         changed = None
         if warm:
@@ -410,7 +439,7 @@ class LandscapeRenderer:
         for number, side in enumerate(self.level_sides):
             level_labels = _resized_labels(labels, side)
             stuff = ~np.isin(level_labels, cfg.thing_classes) & (level_labels < self.num_classes)
-            sources = self._sources(chosen, photo, exemplars, side, painted)
+            sources = self._sources(chosen, photo, weather, exemplars, side, painted)
             fixed_rgb = _resized_rgb(things_rgb, side)
             fixed = _resized_mask(things_mask, side)
             stuff &= ~fixed
@@ -453,17 +482,17 @@ class LandscapeRenderer:
                 labels[labels == cls] = instead
         return labels
 
-    def _sources(self, chosen: list[int], photo: StylePhoto | None, exemplars: list, side: int,
+    def _sources(self, chosen: list[int], photo: StylePhoto | None, weather: Weather, exemplars: list, side: int,
                  painted: np.ndarray) -> _Sources:
         """The exemplars stacked at one level; the last few are kept, since live frames reuse them.
         `exemplars` is filled with the decoded photos the first time they are needed."""
-        key = (tuple(chosen), photo.key if photo is not None else None, side, painted.tobytes())
+        key = (tuple(chosen), photo.key if photo is not None else None, weather, side, painted.tobytes())
         with self._lock:
             if key in self._source_cache:
                 self._source_cache.move_to_end(key)
                 return self._source_cache[key]
         if not exemplars:
-            exemplars.extend(self._exemplars(chosen, photo))
+            exemplars.extend(self._exemplars(chosen, photo, weather))
         sources = _stacked_sources(exemplars, side / self.size, painted, self.num_classes, self.settings.radius)
         with self._lock:
             self._source_cache[key] = sources
@@ -471,10 +500,11 @@ class LandscapeRenderer:
                 self._source_cache.popitem(last=False)
         return sources
 
-    def _exemplars(self, chosen: list[int], photo: StylePhoto | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _exemplars(self, chosen: list[int], photo: StylePhoto | None,
+                   weather: Weather) -> list[tuple[np.ndarray, np.ndarray]]:
         """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's."""
         cfg = self.settings
-        exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else bank_labels(self.bank, index, self.cloud_snow)
+        exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else bank_labels(self.bank, index, self.cloud_snow, weather)
                      for index in chosen]
         main_style = colour_style(photo.rgb) if chosen[0] == USER_PHOTO else self.bank.photo_styles[chosen[0]]
         for i in range(1, len(exemplars)):

@@ -79,7 +79,7 @@ def test_every_pixel_is_copied_from_a_source_pixel_of_its_own_class(renderer: La
     assert frames[-1].rgb.shape == (64, 64, 3) and frames[-1].rgb.dtype == np.uint8
     nnf = state.levels[-1].nnf
     assert (nnf[..., 0] >= 0).all(), "a pixel was left without a match"
-    sources = renderer._sources(list(state.key[0]), None, [], 64, np.isin(np.arange(renderer.num_classes), np.unique(labels)))
+    sources = renderer._sources(list(state.key[0]), None, state.key[1][0], [], 64, np.isin(np.arange(renderer.num_classes), np.unique(labels)))
     matched = sources.labels[nnf[..., 0], nnf[..., 1], nnf[..., 2]]
     assert (matched == labels).all(), "texture crossed into another class"
 
@@ -333,3 +333,15 @@ def test_a_pasted_objects_edge_is_blended_with_the_stuff_beside_it():
     ring = pasted.copy()
     ring[4:8, 4:8] = False
     assert np.allclose(out[ring], 0.5)
+
+
+def test_a_painting_without_clouds_paints_its_sky_from_cloudy_sky_too(renderer: LandscapeRenderer):
+    """Stanford labels clouds as sky: unless cloud is painted, an overcast exemplar's sky is sky."""
+    from backend.hybrid import colour_style
+
+    overcast = two_part_photo((232, 236, 240))
+    labels = stripes(64, 64, [SKY, GRASS])
+    assert retrieve(renderer.index, renderer.bank, labels, colour_style(overcast.rgb), 0, renderer.settings,
+                    photo=overcast) == [USER_PHOTO]
+    picture = renderer.render(labels, colour_style(overcast.rgb), 0, photo=overcast)
+    assert np.abs(picture[labels == SKY].astype(int) - (232, 236, 240)).max(1).mean() < 12
