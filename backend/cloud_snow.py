@@ -23,9 +23,8 @@ from scipy import ndimage
 from backend.cards import LabelClass, LabelSet
 
 CLOUD, SNOW = "cloud", "snow"
-SKY = "sky"
-SNOW_GROUND = ("grass", "road", "mountain", "tree")
-ROAD, TREE = "road", "tree"
+SKY, ROAD, TREE = "sky", "road", "tree"
+SNOW_GROUND = ("grass", ROAD, "mountain", TREE)
 # What a model without these classes reads them as (the painter maps a drawing with this when it goes to one).
 COUNTS_AS = {CLOUD: SKY, SNOW: "grass"}
 COLOURS = {CLOUD: "#dfe6ee", SNOW: "#fafcff"}

@@ -190,7 +190,10 @@ def encode_style_image(engine: InferenceEngine, model: LoadedModel, data: bytes,
                        field: str = "style") -> tuple[np.ndarray, float]:
     """A style image (sent as form field `field`, named in errors) -> its style [style_dim] and the model
     milliseconds: SPADE's encoder mu, or the hybrid's colour statistics (no graph, 0 ms)."""
-    rgb = to_rgb(open_image(data, limits, field), field)
+    return _style_of(engine, model, to_rgb(open_image(data, limits, field), field))
+
+
+def _style_of(engine: InferenceEngine, model: LoadedModel, rgb: Image.Image) -> tuple[np.ndarray, float]:
     if model.card.kind == "hybrid":
         # At the model's size, as SPADE's encoder sees it: statistics barely change and a 4096² upload stays cheap.
         small = rgb.resize((model.card.size, model.card.size), Image.Resampling.LANCZOS)
@@ -203,11 +206,12 @@ def with_style_image(engine: InferenceEngine, spec: TranslateSpec, data: bytes, 
     """The spec with the style read from a style image, and the model milliseconds that took. The landscape
     renderer also paints with the photo itself: its labels are read by the segmenter of the same label set
     (without one, only its colours are followed)."""
-    code, ms = encode_style_image(engine, spec.model, data, limits, field)
+    image = to_rgb(open_image(data, limits, field), field)  # decoded once: the style and the photo read it
+    code, ms = _style_of(engine, spec.model, image)
     photo = None
     segmenter = style_photo_segmenter(engine, spec.model)
     if segmenter is not None:
-        photo, segment_ms = read_style_photo(engine, spec.model, segmenter, data, limits, field)
+        photo, segment_ms = read_style_photo(engine, spec.model, segmenter, image, hashlib.sha256(data).hexdigest()[:16])
         ms += segment_ms
     return replace(spec, style=code[None], photo=photo), ms
 
@@ -220,18 +224,16 @@ def style_photo_segmenter(engine: InferenceEngine, model: LoadedModel) -> Loaded
     return next((m for m in engine.ready_models() if m.card.kind == "segmenter" and m.card.label_set.name == name), None)
 
 
-def read_style_photo(engine: InferenceEngine, model: LoadedModel, segmenter: LoadedModel, data: bytes,
-                     limits: ImageLimits, field: str) -> tuple[StylePhoto, float]:
+def read_style_photo(engine: InferenceEngine, model: LoadedModel, segmenter: LoadedModel, image: Image.Image,
+                     key: str) -> tuple[StylePhoto, float]:
     """A style photo at the renderer's scale (longer side = the card's size, as the bank's photos are) with
-    its labels, and the segmenter's milliseconds."""
-    image = to_rgb(open_image(data, limits, field), field)
+    its labels, and the segmenter's milliseconds; `key` names the upload."""
     scale = model.card.size / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     photo = image.resize(size, Image.Resampling.LANCZOS)
     labels, ms = engine.segment(segmenter, photo_tensor(photo, segmenter.card.size))
     label_map = Image.fromarray(labels[0, 0].astype(np.uint8)).resize(size, Image.Resampling.NEAREST)
-    return StylePhoto(rgb=np.asarray(photo), labels=np.array(label_map),
-                      key=hashlib.sha256(data).hexdigest()[:16]), ms
+    return StylePhoto(rgb=np.asarray(photo), labels=np.array(label_map), key=key), ms
 
 
 def _model_input(model: LoadedModel, data: bytes,
