@@ -58,11 +58,17 @@ class SynthesisSettings:
     min_label_agreement: float = 0.6  # a segmenter-labelled photo below this is never an exemplar
     keep_margin: float = 0.15  # retrieval score a live painter's main exemplar may lose before it is swapped
     min_class_share: float = 0.002  # a painted class smaller than this share of the frame brings no extra
-    style_strength: float = 0.6  # how far the picture's colour statistics move toward the style
+    # A class the main exemplar has only at a smaller scale (`class_scale` below this share of the painting's)
+    # brings an extra that has it large: a painted tree is not made of a distant tree line's pixels.
+    min_scale_ratio: float = 0.75
+    style_strength: float = 0.0  # how far the picture's colour statistics move toward the style
     preset_style_strength: float = 0.9  # ... toward a preset's: a preset promises its thumbnail's look
     extra_colour_strength: float = 0.7
     thing_classes: tuple[int, ...] = (7,)
     thing_photo_prefix: str = "stanford_background/"  # things come only from human-labelled photos
+    # Objects come from photos of a scene like the painting (a street brings cars, a field cows): the source
+    # photo's layout distance counts this much beside its colour distance to the style.
+    thing_context_weight: float = 0.4
 
 
 @dataclass
@@ -252,6 +258,21 @@ def layout_descriptor(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return (counts / totals).ravel()
 
 
+def class_scale(layouts: np.ndarray, num_classes: int) -> np.ndarray:
+    """[..., num_classes]: each class's largest share of one layout grid cell, from layout descriptors
+    [..., num_classes * GRID * GRID]. A row of distant trees fills no cell; a tree in front fills several."""
+    return layouts.reshape(*layouts.shape[:-1], num_classes, -1).max(-1)
+
+
+def photo_layout_distance(index: SceneIndex, labels: np.ndarray, target_shares: np.ndarray) -> np.ndarray:
+    """[P]: how far each bank photo's layout is from the painting's. Cloud and snow planes count only when
+    painted: a painting without them is compared with the exemplars' own labels, its sky with their whole sky."""
+    num_classes = index.num_classes
+    planes = [c for c in range(num_classes) if c not in index.weather_classes or target_shares[c] > 0]
+    difference = (index.layouts - layout_descriptor(labels, num_classes)).reshape(len(index.layouts), num_classes, -1)
+    return np.abs(difference[:, planes]).mean((1, 2)) * len(planes)
+
+
 def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: np.ndarray, seed: int,
              settings: SynthesisSettings, keep: int | None = None, photo: StylePhoto | None = None) -> list[int]:
     """Bank photo indices: the main exemplar first, then one extra per painted class it lacks. A painter's
@@ -259,14 +280,13 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
     while it scores nearly as well as the seed's pick, so a stroke does not swap the whole scene for a near tie."""
     num_classes = index.num_classes
     target_shares = class_shares(labels, num_classes)
-    # Cloud and snow planes count only when painted: a painting without them is compared with the exemplars'
-    # own labels, its sky with their whole sky.
-    planes = [c for c in range(num_classes) if c not in index.weather_classes or target_shares[c] > 0]
-    difference = (index.layouts - layout_descriptor(labels, num_classes)).reshape(len(index.layouts), num_classes, -1)
-    layout_distance = np.abs(difference[:, planes]).mean((1, 2)) * len(planes)
+    target_scale = class_scale(layout_descriptor(labels, num_classes), num_classes)
+    photo_scales = class_scale(index.layouts, num_classes)
+    layout_distance = photo_layout_distance(index, labels, target_shares)
     painted = target_shares >= settings.min_class_share
     if photo is not None:
         main, main_shares, main_style = USER_PHOTO, class_shares(photo.labels, num_classes), colour_style(photo.rgb)
+        main_scale = class_scale(layout_descriptor(photo.labels, num_classes), num_classes)
     else:
         style_distance = np.linalg.norm(bank.photo_styles - np.asarray(style, np.float32), axis=1)
         missing = (painted[None, :] & (index.class_shares < 0.25 * target_shares[None, :])).sum(1)
@@ -277,15 +297,17 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
         if keep is not None and keep != USER_PHOTO and score[keep] <= score[main] + settings.keep_margin:
             main = keep
-        main_shares, main_style = index.class_shares[main], bank.photo_styles[main]
+        main_shares, main_style, main_scale = index.class_shares[main], bank.photo_styles[main], photo_scales[main]
     chosen = [main]
     for cls in np.flatnonzero(painted):
-        if cls in settings.thing_classes or main_shares[cls] >= 0.25 * target_shares[cls]:
+        if cls in settings.thing_classes or (main_shares[cls] >= 0.25 * target_shares[cls]
+                                             and main_scale[cls] >= settings.min_scale_ratio * target_scale[cls]):
             continue
         if len(chosen) > settings.max_extras:
             break
         have = index.class_shares[:, cls]
         extra_score = (-np.minimum(have / max(target_shares[cls], 1e-6), 1.0)
+                       - np.minimum(photo_scales[:, cls] / max(target_scale[cls], 1e-6), 1.0)
                        + np.linalg.norm(bank.photo_styles - main_style, axis=1)
                        + 0.3 * layout_distance)
         extra_score[(have <= 0) | ~index.trusted] = np.inf
@@ -353,21 +375,21 @@ def _stacked_sources(exemplars: list[tuple[np.ndarray, np.ndarray]], level_scale
         usable &= painted[np.minimum(own, num_classes - 1)]
         centres[n, :h, :w][usable] = own[usable]
         guide[n, :h, :w] = _one_hot_guide(label_map, num_classes, (h, w))
+    counts = np.stack([np.bincount(c.ravel(), minlength=kernels.INVALID + 1)[:num_classes] for c in centres])
+    # Each class is copied from one exemplar, its home: the main exemplar unless it has far less of the class
+    # than an extra. Pieces of one photo share its light; a sky patched from two photos is blotched.
+    home = np.where(counts[0] >= 0.25 * counts.max(0), 0, counts.argmax(0))
+    home[counts.max(0) == 0] = -1
+    for n in range(count):
+        centres[n][(centres[n] < num_classes) & (home[np.minimum(centres[n], num_classes - 1)] != n)] = kernels.INVALID
     flat_centres = centres.ravel()
     order = np.argsort(flat_centres, kind="stable")
     starts = np.searchsorted(flat_centres[order], np.arange(num_classes + 1)).astype(np.int64)
     nearest = np.full((count, num_classes, height, width), -1, np.int64)
-    counts = np.zeros((count, num_classes), np.int64)
     for n in range(count):
-        for cls in np.flatnonzero(painted):
-            mask = centres[n] == cls
-            counts[n, cls] = mask.sum()
-            if counts[n, cls]:
-                _, (rows, cols) = ndimage.distance_transform_edt(~mask, return_indices=True)
-                nearest[n, cls] = rows * width + cols
-    # The main exemplar is each class's home unless it has far less of the class than an extra.
-    home = np.where(counts[0] >= 0.25 * counts.max(0), 0, counts.argmax(0))
-    home[counts.max(0) == 0] = -1
+        for cls in np.flatnonzero(painted & (home == n)):
+            _, (rows, cols) = ndimage.distance_transform_edt(centres[n] != cls, return_indices=True)
+            nearest[n, cls] = rows * width + cols
     return _Sources(rgb=rgb, labels=labels, centres=centres, guide=guide,
                     class_positions=order[:starts[-1]].astype(np.int64), class_starts=starts,
                     shape=np.array(sizes, np.int64), class_home=home.astype(np.int64), nearest=nearest)
@@ -411,7 +433,7 @@ class LandscapeRenderer:
         cfg = self.settings
         numba.set_num_threads(self.threads)
         style = np.asarray(style, np.float32)
-        labels = np.array(labels, np.uint8)  # writable and contiguous, as the compiled kernels expect
+        labels = _unpainted_filled(np.array(labels, np.uint8), self.num_classes)  # writable, as the kernels expect
         weather = Weather()
         if self.cloud_snow is not None:
             weather = Weather(cloud=bool((labels == self.cloud_snow.cloud).any()),
@@ -562,7 +584,9 @@ class LandscapeRenderer:
         cfg = self.settings
         rgb = np.zeros((*labels.shape, 3), np.float32)
         mask = np.zeros(labels.shape, bool)
-        photo_distance = np.linalg.norm(self.bank.photo_styles - style, axis=1)
+        photo_distance = (np.linalg.norm(self.bank.photo_styles - style, axis=1)
+                          + cfg.thing_context_weight
+                          * photo_layout_distance(self.index, labels, class_shares(labels, self.num_classes)))
         photo_distance = np.where(self.index.human_labelled, photo_distance, np.inf)
         rng = np.random.default_rng([seed, 1])
         things = np.isin(labels, cfg.thing_classes)
@@ -612,6 +636,16 @@ def _blur_within_classes(values: np.ndarray, labels: np.ndarray, active: np.ndar
             blurred = ndimage.gaussian_filter(np.where(mask, values[..., c], 0).astype(np.float32), sigma)
             out[box][..., c][mask] = blurred[mask] / np.maximum(weight[mask], 1e-6)
     return out
+
+
+def _unpainted_filled(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Pixels of no class (a dataset's "unknown", ids >= num_classes) take the nearest painted pixel's class:
+    a photo has something there, so the picture must too, not a black hole."""
+    unpainted = labels >= num_classes
+    if not unpainted.any() or unpainted.all():
+        return labels
+    nearest = ndimage.distance_transform_edt(unpainted, return_distances=False, return_indices=True)
+    return labels[nearest[0], nearest[1]]
 
 
 def _target_guide(labels: np.ndarray, num_classes: int) -> np.ndarray:

@@ -13,7 +13,8 @@ import pytest
 
 from backend.cards import load_card
 from backend.engine import InferenceEngine, num_classes
-from backend.landscape import USER_PHOTO, LandscapeRenderer, RenderState, StylePhoto, retrieve
+from backend.landscape import (USER_PHOTO, LandscapeRenderer, RenderState, StylePhoto, Weather, class_scale,
+                               layout_descriptor, photo_layout_distance, retrieve)
 from tests.helpers import decode, label_png, make_client, stripes
 from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID, SPADE_ID
 
@@ -82,6 +83,43 @@ def test_every_pixel_is_copied_from_a_source_pixel_of_its_own_class(renderer: La
     sources = renderer._sources(list(state.key[0]), None, state.key[1][0], [], 64, np.isin(np.arange(renderer.num_classes), np.unique(labels)))
     matched = sources.labels[nnf[..., 0], nnf[..., 1], nnf[..., 2]]
     assert (matched == labels).all(), "texture crossed into another class"
+
+
+def test_unpainted_pixels_take_the_nearest_painted_class_not_black(renderer: LandscapeRenderer):
+    labels = painting()
+    unknown = labels.copy()
+    unknown[26:36, 10:20] = 255  # a dataset's "unknown", inside the band of trees
+    state = RenderState()
+    picture = list(renderer.frames(unknown, style_of(renderer, 2), 2, state))[-1].rgb
+    assert (state.labels[26:36, 10:20] == TREE).all()
+    assert picture[26:36, 10:20].mean() > 10, "an unpainted hole came out black"
+
+
+def test_each_class_is_copied_from_one_exemplar(renderer: LandscapeRenderer):
+    labels = painting()
+    painted = np.isin(np.arange(renderer.num_classes), np.unique(labels))
+    for seed in range(6):
+        chosen = retrieve(renderer.index, renderer.bank, labels, style_of(renderer, seed), seed, renderer.settings)
+        sources = renderer._sources(chosen, None, Weather(), [], 32, painted)
+        for cls in np.flatnonzero(painted):
+            holders = {int(n) for n in np.flatnonzero((sources.centres == cls).any(axis=(1, 2)))}
+            assert holders == {int(sources.class_home[cls])}, (seed, cls, holders)
+
+
+def test_a_class_painted_large_is_not_matched_by_a_distant_strip_of_it():
+    strip, block = np.full((60, 60), SKY, np.uint8), np.full((60, 60), SKY, np.uint8)
+    strip[30:34] = TREE  # a distant tree line: 4 rows across the frame
+    block[10:50, 10:50] = TREE  # a tree in front
+    scales = class_scale(np.stack([layout_descriptor(strip, 8), layout_descriptor(block, 8)]), 8)
+    assert scales[0, TREE] < 0.5 and scales[1, TREE] == 1.0
+
+
+def test_a_bank_photo_is_nearest_in_layout_to_a_painting_of_its_own_labels(renderer: LandscapeRenderer):
+    for photo in (0, renderer.bank.num_photos // 2):
+        labels = renderer.bank.photo(photo, keep=False)[1]
+        shares = renderer.index.class_shares[photo]
+        distance = photo_layout_distance(renderer.index, labels, shares)
+        assert distance[photo] == pytest.approx(distance.min(), abs=1e-6)
 
 
 def test_the_same_request_paints_the_same_picture(renderer: LandscapeRenderer):
