@@ -51,7 +51,7 @@ def _pseudo_label(args: argparse.Namespace) -> None:
     from model_training.pseudo_label import pseudo_label
 
     pseudo_label(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size, args.min_confidence,
-                 args.limit, args.min_component)
+                 args.limit, args.min_component, args.agree_with)
 
 
 def _label_sheet(args: argparse.Namespace) -> None:
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     export.set_defaults(handler=_export)
 
     pseudo = commands.add_parser("pseudo-label", help="label photo folders with a trained segmenter")
-    pseudo.add_argument("segmenter", help="segmenter run folder")
+    pseudo.add_argument("segmenter", help="segmenter run folder, or an exported segmenter's .onnx beside its card")
     pseudo.add_argument("photos", nargs="+", help="photo folders")
     pseudo.add_argument("--out", required=True, help="output root (images/ + labels/)")
     pseudo.add_argument("--size", type=int, default=256)
@@ -220,10 +220,12 @@ def main(argv: list[str] | None = None) -> None:
     pseudo.add_argument("--limit", type=int, default=None, help="at most this many photos from each folder")
     pseudo.add_argument("--min-component", type=float, default=0.005,
                         help="regions of one class smaller than this share of the image become the ignore label")
+    pseudo.add_argument("--agree-with", default=None, metavar="SEGMENTER",
+                        help="a second segmenter (run folder or .onnx): pixels it reads otherwise become the ignore label")
     pseudo.set_defaults(handler=_pseudo_label)
 
     sheet = commands.add_parser("label-sheet", help="a sheet of photos beside a segmenter's labels for them")
-    sheet.add_argument("segmenter", help="segmenter run folder")
+    sheet.add_argument("segmenter", help="segmenter run folder, or an exported segmenter's .onnx beside its card")
     sheet.add_argument("photos", nargs="+", help="photo files")
     sheet.add_argument("--out", required=True, help="the sheet (PNG)")
     sheet.add_argument("--size", type=int, default=256, help="side of the square the segmenter reads")

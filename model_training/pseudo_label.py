@@ -9,11 +9,17 @@ the ignore label, so self-training does not learn the segmenter's own mistakes b
 - sky out of order: sky lies above the ground, so in a column where a grounded class (road, grass, water,
   building, mountain) lies above sky, one of them is misread (a cloud read as building, a reflection read
   as sky), and the stretch of the column from the highest such grounded pixel to the lowest sky pixel is
-  ignored. Trees and foreground objects may overhang the sky and are not checked."""
+  ignored. Trees and foreground objects may overhang the sky and are not checked;
+- with a second segmenter (`agree_with`), pixels the two read as different classes: two segmenters that
+  err differently (one reads granite cliffs as tree, the other sand as grass) keep what both see.
+
+A segmenter is a training run's folder, or an exported graph (`<id>.onnx` beside its card), which gives
+labels without probabilities, so no confidence threshold."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +27,12 @@ import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from backend.cards import LabelSet
+from backend.cards import LabelSet, load_card
 from model_training.checkpoints import load_run
 from model_training.data.folders import list_photos
 from model_training.data.transforms import photo_tensor
 from model_training.datasets import label_set_of
+from model_training.evaluate import OnnxGraph
 from model_training.labelsets import colourise
 
 
@@ -69,8 +76,11 @@ def consistent_labels(labels: np.ndarray, label_set: LabelSet, ignore: int, min_
     return labels
 
 
+Reader = Callable[[Image.Image, int], tuple[np.ndarray | None, np.ndarray]]
+
+
 @torch.no_grad()
-def label_photo(model: torch.nn.Module, photo: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _read_with_model(model: torch.nn.Module, photo: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The top class probability and the class of each pixel, [size, size] each. The segmenter needs sides
     divisible by 32: the photo is labelled squashed to a fixed square."""
     probabilities = model(photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None]).softmax(1)
@@ -78,27 +88,37 @@ def label_photo(model: torch.nn.Module, photo: Image.Image, size: int) -> tuple[
     return confidence[0].numpy(), labels[0].numpy()
 
 
-def load_segmenter(segmenter_run: str | Path) -> tuple[torch.nn.Module, LabelSet, int]:
-    """A segmenter run's model (on the run's thread count), its label set and its ignore id."""
-    config, modules, _ = load_run(segmenter_run)
-    torch.set_num_threads(config.run.threads or torch.get_num_threads())
-    if config.family != "segmenter":
-        raise ValueError(f"{segmenter_run} is a {config.family} run, not a segmenter")
-    label_set = label_set_of(config)
-    return modules["model"], label_set, label_set.ignore_id if label_set.ignore_id is not None else 255
+def load_segmenter(segmenter: str | Path) -> tuple[Reader, LabelSet, int]:
+    """(photo, size) -> (top class probability or None, classes [size, size]), the segmenter's label set and
+    its ignore id; from a run folder (on the run's thread count) or an exported graph beside its card."""
+    if str(segmenter).endswith(".onnx"):
+        card = load_card(Path(segmenter).with_suffix(".json"))
+        if card.kind != "segmenter" or card.label_set is None:
+            raise ValueError(f"{segmenter}: its card is not a segmenter's")
+        graph, label_set = OnnxGraph(segmenter), card.label_set
+        read = lambda photo, size: (None, graph(image=photo_tensor(
+            photo.resize((size, size), Image.Resampling.BICUBIC))[None])[0, 0].numpy())
+    else:
+        config, modules, _ = load_run(segmenter)
+        torch.set_num_threads(config.run.threads or torch.get_num_threads())
+        if config.family != "segmenter":
+            raise ValueError(f"{segmenter} is a {config.family} run, not a segmenter")
+        label_set = label_set_of(config)
+        read = lambda photo, size: _read_with_model(modules["model"], photo, size)
+    return read, label_set, label_set.ignore_id if label_set.ignore_id is not None else 255
 
 
 def label_sheet(segmenter_run: str | Path, photos: list[Path], out: Path, size: int, pairs_per_row: int = 4,
                 tile: int = 160) -> None:
     """photo | labels pairs, `pairs_per_row` to a row, over a legend of the classes' colours: how the
     segmenter reads photos, for instance ones no training used."""
-    model, label_set, _ = load_segmenter(segmenter_run)
+    read, label_set, _ = load_segmenter(segmenter_run)
     rows = -(-len(photos) // pairs_per_row)
     legend = 22
     sheet = Image.new("RGB", (pairs_per_row * 2 * tile + (pairs_per_row - 1) * 6, rows * (tile + 4) + legend), "white")
     for i, path in enumerate(photos):
         photo = Image.open(path).convert("RGB")
-        labels = Image.fromarray(colourise(label_photo(model, photo, size)[1], label_set))
+        labels = Image.fromarray(colourise(read(photo, size)[1], label_set))
         left, top = (i % pairs_per_row) * (2 * tile + 6), (i // pairs_per_row) * (tile + 4)
         sheet.paste(photo.resize((tile, tile), Image.Resampling.BICUBIC), (left, top))
         sheet.paste(labels.resize((tile, tile), Image.Resampling.NEAREST), (left + tile, top))
@@ -113,10 +133,14 @@ def label_sheet(segmenter_run: str | Path, photos: list[Path], out: Path, size: 
     print(f"labelled {len(photos)} photos into {out}")
 
 
-@torch.no_grad()
 def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size: int, min_confidence: float,
-                 limit: int | None = None, min_component: float = 0.0) -> int:
-    model, label_set, ignore = load_segmenter(segmenter_run)
+                 limit: int | None = None, min_component: float = 0.0, agree_with: str | Path | None = None) -> int:
+    read, label_set, ignore = load_segmenter(segmenter_run)
+    second = None
+    if agree_with is not None:
+        second, second_set, _ = load_segmenter(agree_with)
+        if [c.name for c in second_set.classes] != [c.name for c in label_set.classes]:
+            raise ValueError(f"{agree_with} reads the label set {second_set.name!r}, not {label_set.name!r}")
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     written, ignored = 0, 0.0
@@ -124,8 +148,14 @@ def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size
         prefix = folder.parent.name + "_" + folder.name
         for path in list_photos(folder)[:limit]:
             photo = Image.open(path).convert("RGB")
-            confidence, labels = label_photo(model, photo, size)
-            labels[confidence < min_confidence] = ignore
+            confidence, labels = read(photo, size)
+            if min_confidence > 0:
+                if confidence is None:
+                    raise ValueError(f"{segmenter_run} is an exported graph, which gives no probabilities: "
+                                     "--min-confidence needs a run folder")
+                labels[confidence < min_confidence] = ignore
+            if second is not None:
+                labels[second(photo, size)[1] != labels] = ignore
             labels = consistent_labels(labels, label_set, ignore, min_component)
             ignored += float((labels == ignore).mean())
             name = f"{prefix}_{path.stem}".replace(" ", "_").replace(":", "-")
@@ -134,5 +164,5 @@ def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size
             shutil.copy(path, out / "images" / f"{name}{path.suffix.lower()}")
             written += 1
     print(f"pseudo-labelled {written} photos into {out} ({ignored / max(written, 1):.1%} of pixels below "
-          f"confidence {min_confidence} or inconsistent set to ignore)")
+          f"confidence {min_confidence}, inconsistent or read otherwise by the second segmenter set to ignore)")
     return written

@@ -67,3 +67,24 @@ def test_specks_go_before_the_column_rule():
     cleaned = consistent_labels(labels, LANDSCAPE, IGNORE, min_component=0.05)
     # Only the speck goes: the sky below it is kept.
     assert cleaned[0, 6] == IGNORE and (cleaned[1:4, 6] == SKY).all()
+
+
+def test_a_second_segmenter_keeps_only_the_pixels_both_read_alike(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from model_training import pseudo_label as module
+
+    photos = tmp_path / "field" / "photos"
+    photos.mkdir(parents=True)
+    Image.new("RGB", (16, 20), (90, 160, 60)).save(photos / "a.jpg")
+    first, second = landscape(), landscape()
+    second[4:7, :3] = TREE  # the second reads part of the mountain as trees
+    readers = {"first": lambda photo, size: (None, first.copy()), "second": lambda photo, size: (None, second.copy())}
+    monkeypatch.setattr(module, "load_segmenter", lambda name: (readers[str(name)], LANDSCAPE, IGNORE))
+    module.pseudo_label("first", [photos], tmp_path / "out", size=8, min_confidence=0.0, agree_with="second")
+    written = np.asarray(Image.open(tmp_path / "out" / "labels" / "field_photos_a.png").resize((8, 10), Image.NEAREST))
+    assert (written[4:7, :3] == IGNORE).all()
+    assert np.array_equal(written[first == second], first[first == second])
+    # An exported graph has no probabilities to threshold.
+    with np.testing.assert_raises_regex(ValueError, "no probabilities"):
+        module.pseudo_label("first", [photos], tmp_path / "again", size=8, min_confidence=0.6)
