@@ -39,6 +39,9 @@ class DataConfig:
     val_split: str = "val"
     folder_a: str | None = None
     folder_b: str | None = None
+    # Unpaired: every n-th training image of each domain is held out for validation (0: none; named
+    # folders have no test split, so they need it).
+    hold_out_every: int = 0
     val_limit: int = 64  # validation images used for sample sheets and quick metrics
     # Label folders, training split only: colour jitter plus clouds or dusk painted into the sky pixels
     # (data.photometric), so skies of any weather read as sky.

@@ -56,5 +56,5 @@ def _dataset(config: TrainConfig, split: str, geometry: Geometry, train: bool,
         # The last root holds out validation photos; the others train.
         return SketchPhotoFolder(d.roots[:-1] if train else d.roots[-1:], geometry)
     if d.dataset == "unpaired":
-        return UnpairedFolders(d.roots[0], split, geometry, d.folder_a, d.folder_b)
+        return UnpairedFolders(d.roots[0], split, geometry, d.folder_a, d.folder_b, d.hold_out_every)
     raise ValueError(f"unknown data.dataset {d.dataset!r}")

@@ -84,6 +84,20 @@ def test_cli_trains(fixture_data, tmp_path):
     assert checkpoint(tmp_path / "run" / "checkpoint.pt")["counters"]["step"] == 3
 
 
+def test_evaluate_judges_the_filter_against_held_out_targets(fixture_data, tmp_path):
+    from model_training.evaluate import DOMAIN_C2ST_SIDE, evaluate
+
+    config = unpaired_config(fixture_data, tmp_path / "run", max_steps=1)
+    config.data.hold_out_every = 3
+    train(config)
+    metrics = evaluate(tmp_path / "run", out=tmp_path / "metrics.json", c2st_seeds=1)
+    domain = metrics["domain_c2st_against_held_out_targets"]
+    assert domain["judged_side"] == DOMAIN_C2ST_SIDE
+    for side in ("filtered", "unfiltered"):
+        assert 0.0 <= domain[side]["mean"] <= 1.0 and len(domain[side]["per_seed"]) == 1
+    assert metrics["colour_stats_distance_to_domain_b"]["input"] >= 0
+
+
 @pytest.mark.parametrize("name", ["cyclegan-monet", "cyclegan-winter"])
 def test_shipped_configs_fit_the_budget(name):
     config = load_config(REPO_ROOT / "model_training" / "configs" / f"{name}.toml")

@@ -147,10 +147,15 @@ def test_unpaired_folders_and_named_folder_hold_out(fixture_data):
     assert_photo(sample["A"], 3, 32)
     assert_photo(sample["B"], 3, 32)
     assert torch.equal(val[1]["B"], val[1]["B"])
-    named_train = UnpairedFolders(root, "train", TRAIN, "trainA", "trainB", val_every=3)
-    named_val = UnpairedFolders(root, "val", VAL, "trainA", "trainB", val_every=3)
+    named_train = UnpairedFolders(root, "train", TRAIN, "trainA", "trainB", hold_out_every=3)
+    named_val = UnpairedFolders(root, "val", VAL, "trainA", "trainB", hold_out_every=3)
     assert not set(named_train.a.paths) & set(named_val.a.paths)
     assert len(named_train.a.paths) + len(named_val.a.paths) == 6
+    # With train/test folders, held-out training images join the test folder's.
+    held_train = UnpairedFolders(root, "train", TRAIN, hold_out_every=3)
+    held_val = UnpairedFolders(root, "val", VAL, hold_out_every=3)
+    assert (len(held_train.b), len(held_val.b)) == (4, 4)
+    assert not set(held_train.b.paths) & set(held_val.b.paths)
 
 
 def test_photos_and_sketches(fixture_data):

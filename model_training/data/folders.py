@@ -163,18 +163,23 @@ class SketchPhotoFolder(PhotoFolder):
 class UnpairedFolders(Dataset):
     """Two unaligned domains A and B. `root` with `trainA/ trainB/ testA/ testB/`, or two named folders.
 
-    Named folders have no test split: there, every `val_every`-th image of each folder is held out for
-    any split other than "train" (as FacadePairs does)."""
+    `hold_out_every` n: every n-th training image of each domain is held out for any split other than
+    "train" (as FacadePairs does). Named folders have no test split, so there it is all of validation;
+    with train/test folders those held-out images join the test folder's (0: the test folder alone)."""
 
     def __init__(self, root: str | Path, split: str, geometry: Geometry,
-                 folder_a: str | None = None, folder_b: str | None = None, val_every: int = 10):
+                 folder_a: str | None = None, folder_b: str | None = None, hold_out_every: int = 0):
         root = Path(root)
-        split_dir = "train" if split == "train" else "test"
-        self.a = PhotoFolder(root / (folder_a or f"{split_dir}A"), geometry)
-        self.b = PhotoFolder(root / (folder_b or f"{split_dir}B"), geometry)
-        if folder_a and folder_b:
-            for domain in (self.a, self.b):
-                domain.paths = [p for i, p in enumerate(domain.paths) if (i % val_every == 0) != (split == "train")]
+        named = bool(folder_a and folder_b)
+        self.a, self.b = (PhotoFolder(root / (folder or f"train{d}"), geometry)
+                          for folder, d in ((folder_a, "A"), (folder_b, "B")))
+        for domain, d in ((self.a, "A"), (self.b, "B")):
+            held_out = domain.paths[::hold_out_every] if hold_out_every else []
+            if split == "train":
+                domain.paths = [p for p in domain.paths if p not in set(held_out)]
+            else:
+                test = [] if named else PhotoFolder(root / f"test{d}", geometry).paths
+                domain.paths = test + held_out
         self.train = geometry.train
 
     def __len__(self) -> int:
