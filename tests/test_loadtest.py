@@ -104,8 +104,9 @@ def test_painters_ride_out_the_server_going_away_and_coming_back(tiny_weights):
     with serve_in_background(create_app(server_settings(tiny_weights)), port=urlsplit(url).port):
         run.join()
     (report,) = reports
-    # Only the health probe, which asks the one server every 100 ms, saw it down.
-    assert set(report["errors"]) <= {"healthz_ConnectError"}
+    # Only the health probe, which asks the one server every 100 ms, saw it down: refused, or cut off
+    # mid-answer by a probe in flight as the server stopped.
+    assert set(report["errors"]) <= {"healthz_ConnectError", "healthz_ReadError", "healthz_RemoteProtocolError"}
     assert report["websocket"]["reconnects"] >= 2  # both live painters
     assert report["websocket"]["painters_with_every_latest_frame"] == 2
     assert report["websocket"]["strokes_with_latest_answered"] == report["websocket"]["strokes"] > 0
