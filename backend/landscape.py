@@ -183,6 +183,7 @@ class SceneIndex:
         if self.layouts.shape != (bank.num_photos, num_classes * LAYOUT_GRID * LAYOUT_GRID):
             raise ValueError(f"the bank's photo_layout has shape {self.layouts.shape}, not one row of "
                              f"{num_classes} x {LAYOUT_GRID} x {LAYOUT_GRID} per photo")
+        self.scales = class_scale(self.layouts, num_classes)
         self.agreement = np.asarray(arrays["photo_label_agreement"], np.float32)
         self.weather_classes = () if cloud_snow is None else (cloud_snow.cloud, cloud_snow.snow)
         self.human_labelled = human_labelled(bank)
@@ -264,12 +265,13 @@ def class_scale(layouts: np.ndarray, num_classes: int) -> np.ndarray:
     return layouts.reshape(*layouts.shape[:-1], num_classes, -1).max(-1)
 
 
-def photo_layout_distance(index: SceneIndex, labels: np.ndarray, target_shares: np.ndarray) -> np.ndarray:
-    """[P]: how far each bank photo's layout is from the painting's. Cloud and snow planes count only when
-    painted: a painting without them is compared with the exemplars' own labels, its sky with their whole sky."""
+def photo_layout_distance(index: SceneIndex, layout: np.ndarray, target_shares: np.ndarray) -> np.ndarray:
+    """[P]: how far each bank photo's layout is from the painting's (`layout_descriptor`). Cloud and snow
+    planes count only when painted: a painting without them is compared with the exemplars' own labels, its
+    sky with their whole sky."""
     num_classes = index.num_classes
     planes = [c for c in range(num_classes) if c not in index.weather_classes or target_shares[c] > 0]
-    difference = (index.layouts - layout_descriptor(labels, num_classes)).reshape(len(index.layouts), num_classes, -1)
+    difference = (index.layouts - layout).reshape(len(index.layouts), num_classes, -1)
     return np.abs(difference[:, planes]).mean((1, 2)) * len(planes)
 
 
@@ -280,9 +282,9 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
     while it scores nearly as well as the seed's pick, so a stroke does not swap the whole scene for a near tie."""
     num_classes = index.num_classes
     target_shares = class_shares(labels, num_classes)
-    target_scale = class_scale(layout_descriptor(labels, num_classes), num_classes)
-    photo_scales = class_scale(index.layouts, num_classes)
-    layout_distance = photo_layout_distance(index, labels, target_shares)
+    target_layout = layout_descriptor(labels, num_classes)
+    target_scale = class_scale(target_layout, num_classes)
+    layout_distance = photo_layout_distance(index, target_layout, target_shares)
     painted = target_shares >= settings.min_class_share
     if photo is not None:
         main, main_shares, main_style = USER_PHOTO, class_shares(photo.labels, num_classes), colour_style(photo.rgb)
@@ -297,7 +299,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
         if keep is not None and keep != USER_PHOTO and score[keep] <= score[main] + settings.keep_margin:
             main = keep
-        main_shares, main_style, main_scale = index.class_shares[main], bank.photo_styles[main], photo_scales[main]
+        main_shares, main_style, main_scale = index.class_shares[main], bank.photo_styles[main], index.scales[main]
     chosen = [main]
     for cls in np.flatnonzero(painted):
         if cls in settings.thing_classes or (main_shares[cls] >= 0.25 * target_shares[cls]
@@ -307,7 +309,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
             break
         have = index.class_shares[:, cls]
         extra_score = (-np.minimum(have / max(target_shares[cls], 1e-6), 1.0)
-                       - np.minimum(photo_scales[:, cls] / max(target_scale[cls], 1e-6), 1.0)
+                       - np.minimum(index.scales[:, cls] / max(target_scale[cls], 1e-6), 1.0)
                        + np.linalg.norm(bank.photo_styles - main_style, axis=1)
                        + 0.3 * layout_distance)
         extra_score[(have <= 0) | ~index.trusted] = np.inf
@@ -586,7 +588,8 @@ class LandscapeRenderer:
         mask = np.zeros(labels.shape, bool)
         photo_distance = (np.linalg.norm(self.bank.photo_styles - style, axis=1)
                           + cfg.thing_context_weight
-                          * photo_layout_distance(self.index, labels, class_shares(labels, self.num_classes)))
+                          * photo_layout_distance(self.index, layout_descriptor(labels, self.num_classes),
+                                                  class_shares(labels, self.num_classes)))
         photo_distance = np.where(self.index.human_labelled, photo_distance, np.inf)
         rng = np.random.default_rng([seed, 1])
         things = np.isin(labels, cfg.thing_classes)

@@ -351,16 +351,24 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     return metrics
 
 
+def exported_segmenter(graph: str | Path) -> tuple[OnnxGraph, LabelSet]:
+    """An exported segmenter graph (images -> class indices [N, 1, H, W]) and its label set, read from the
+    card beside it."""
+    card = load_card(Path(graph).with_suffix(".json"))
+    if card.kind != "segmenter" or card.label_set is None:
+        raise ValueError(f"{graph}: its card is not a segmenter's")
+    return OnnxGraph(graph), card.label_set
+
+
 def load_segmenter(segmenter: str | Path | None, label_set_name: str):
     """images -> int64 class indices [N, 1, H, W], from a segmenter run or an exported segmenter graph
     (`weights/<id>.onnx` next to its card), so a fresh clone can score with the shipped segmenter."""
     if segmenter is None:
         return None
     if str(segmenter).endswith(".onnx"):
-        card = load_card(Path(segmenter).with_suffix(".json"))
-        if card.kind != "segmenter" or card.label_set is None or card.label_set.name != label_set_name:
+        graph, label_set = exported_segmenter(segmenter)
+        if label_set.name != label_set_name:
             raise ValueError(f"{segmenter} is not a segmenter for the label set {label_set_name!r}")
-        graph = OnnxGraph(segmenter)
         return lambda images: graph(image=images)
     config, modules, _ = load_run(segmenter)
     if config.family != "segmenter" or config.data.label_set != label_set_name:

@@ -27,12 +27,12 @@ import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from backend.cards import LabelSet, load_card
+from backend.cards import LabelSet
 from model_training.checkpoints import load_run
 from model_training.data.folders import list_photos
 from model_training.data.transforms import photo_tensor
 from model_training.datasets import label_set_of
-from model_training.evaluate import OnnxGraph
+from model_training.evaluate import exported_segmenter
 from model_training.labelsets import colourise
 
 
@@ -92,10 +92,7 @@ def load_segmenter(segmenter: str | Path) -> tuple[Reader, LabelSet, int]:
     """(photo, size) -> (top class probability or None, classes [size, size]), the segmenter's label set and
     its ignore id; from a run folder (on the run's thread count) or an exported graph beside its card."""
     if str(segmenter).endswith(".onnx"):
-        card = load_card(Path(segmenter).with_suffix(".json"))
-        if card.kind != "segmenter" or card.label_set is None:
-            raise ValueError(f"{segmenter}: its card is not a segmenter's")
-        graph, label_set = OnnxGraph(segmenter), card.label_set
+        graph, label_set = exported_segmenter(segmenter)
         read = lambda photo, size: (None, graph(image=photo_tensor(
             photo.resize((size, size), Image.Resampling.BICUBIC))[None])[0, 0].numpy())
     else:

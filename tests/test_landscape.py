@@ -118,7 +118,7 @@ def test_a_bank_photo_is_nearest_in_layout_to_a_painting_of_its_own_labels(rende
     for photo in (0, renderer.bank.num_photos // 2):
         labels = renderer.bank.photo(photo, keep=False)[1]
         shares = renderer.index.class_shares[photo]
-        distance = photo_layout_distance(renderer.index, labels, shares)
+        distance = photo_layout_distance(renderer.index, layout_descriptor(labels, renderer.num_classes), shares)
         assert distance[photo] == pytest.approx(distance.min(), abs=1e-6)
 
 

@@ -176,7 +176,7 @@ class UnpairedFolders(Dataset):
         for domain, d in ((self.a, "A"), (self.b, "B")):
             held_out = domain.paths[::hold_out_every] if hold_out_every else []
             if split == "train":
-                domain.paths = [p for p in domain.paths if p not in set(held_out)]
+                domain.paths = [p for i, p in enumerate(domain.paths) if not hold_out_every or i % hold_out_every]
             else:
                 test = [] if named else PhotoFolder(root / f"test{d}", geometry).paths
                 domain.paths = test + held_out
