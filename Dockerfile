@@ -89,7 +89,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     NUMBA_CACHE_DIR=/app/.numba-cache
 # The landscape renderer's kernels are compiled now, into a cache the server may write too (numba compiles
 # again for another CPU), so a cold container paints without waiting minutes for the compiler.
-RUN python -c "from backend.patch_synthesis import compile_kernels; compile_kernels()" \
+RUN python -c "from backend.landscape import compile_kernels; compile_kernels()" \
     && chown -R painter /app/.numba-cache
 USER painter
 EXPOSE 8000

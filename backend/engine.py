@@ -357,11 +357,13 @@ class InferenceEngine:
         return image, ms
 
     def render_hybrid(self, model: LoadedModel, labels: np.ndarray, style: np.ndarray,
-                      seed: int, preset: bool = False) -> tuple[np.ndarray, float]:
+                      seed: int, preset: bool = False, aspect: float = 1.0) -> tuple[np.ndarray, float]:
         """image [1, 3, S, S] of a hybrid model for labels int64 [1, 1, S, S] and a style [6]; the
-        milliseconds count the composition too, since it is part of what the model costs."""
+        milliseconds count the composition too, since it is part of what the model costs. `aspect`: the
+        width / height the picture will be shown at (the landscape renderer keeps textures' proportions)."""
         if model.landscape is not None:
-            for frame, ms in self.landscape_frames(model, labels[0, 0].astype(np.uint8), style, seed, None, preset):
+            for frame, ms in self.landscape_frames(model, labels[0, 0].astype(np.uint8), style, seed, None, preset,
+                                                   aspect=aspect):
                 pass
             return rgb_tensor(frame.rgb), ms
         start = time.perf_counter()
@@ -372,10 +374,10 @@ class InferenceEngine:
 
     def landscape_frames(self, model: LoadedModel, labels: np.ndarray, style: np.ndarray, seed: int,
                          state: RenderState | None = None, preset: bool = False,
-                         photo: StylePhoto | None = None) -> Iterator[tuple[Frame, float]]:
+                         photo: StylePhoto | None = None, aspect: float = 1.0) -> Iterator[tuple[Frame, float]]:
         """The patch-synthesis renderer's pictures, coarse to fine, each with the milliseconds so far. Each
         level holds a run slot only while it computes, so a painter that stops asking frees it at once."""
-        frames = model.landscape.frames(labels, style, seed, state, preset, photo)
+        frames = model.landscape.frames(labels, style, seed, state, preset, photo, aspect)
         elapsed = 0.0
         while True:
             with self._runs:

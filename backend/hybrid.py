@@ -85,7 +85,9 @@ class ExemplarBank:
             raise ValueError("exemplar bank segments name photos it does not have")
         heights, widths = self.photo_size[self.seg_photo, 0], self.photo_size[self.seg_photo, 1]
         box = self.seg_box.astype(np.float64)
-        self.seg_height, self.seg_width = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+        # A segment's size as a fraction of its photo's longer side: photos may be stored at any size.
+        longer = np.maximum(heights, widths)
+        self.seg_height, self.seg_width = (box[:, 2] - box[:, 0]) / longer, (box[:, 3] - box[:, 1]) / longer
         # Where the segment sits in its photo, as fractions of the frame (perspective depends on it).
         self.seg_centre = np.stack([(box[:, 0] + box[:, 2]) / 2 / heights, (box[:, 1] + box[:, 3]) / 2 / widths], 1)
         self.by_class = {int(c): _ClassSegments.of(self, np.flatnonzero(self.seg_class == c))
@@ -198,7 +200,8 @@ def ranked_segments(bank: ExemplarBank, region: Region, frame: tuple[int, int], 
     # which made them about 3x slower on the server's 2 cores, shared with onnxruntime.
     overlap = np.einsum("ij,j->i", segments.shape, shape)
     iou = overlap / np.maximum(segments.shape_area + shape.sum() - overlap, 1e-6)
-    scale = np.abs(segments.log_height - np.log(y1 - y0)) + np.abs(segments.log_width - np.log(x1 - x0))
+    longer = max(frame)
+    scale = np.abs(segments.log_height - np.log((y1 - y0) / longer)) + np.abs(segments.log_width - np.log((x1 - x0) / longer))
     offset = np.abs(segments.centre - [(y0 + y1) / 2 / frame[0], (x0 + x1) / 2 / frame[1]])
     position = 2.0 * offset[:, 0] + 0.5 * offset[:, 1]
     score = (SHAPE_WEIGHT * (1 - iou) + SCALE_WEIGHT * scale + POSITION_WEIGHT * position

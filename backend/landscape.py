@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from backend import gradient_domain
 from backend import patch_synthesis as kernels
 from backend.cloud_snow import CloudSnowIds, apply_cloud_snow
 from backend.hybrid import (NO_SEGMENT, ExemplarBank, colour_style, connected_regions, ranked_segments,
@@ -51,7 +52,9 @@ class SynthesisSettings:
     coherence_weight: float = 0.15  # per neighbour whose match is not this one's shifted
     max_search: tuple[int, ...] = (64, 32, 16)  # random-search radius per level (source pixels)
     vote_sharpness: float = 0.5
-    tone_sigma: float = 3.0  # pixels: how wide the tone correction between copied pieces reaches
+    # How strongly the finished picture's light is tied to the votes' smooth tones: beyond about
+    # 1 / sqrt(this) pixels the light is the votes', nearer the copied gradients shape it.
+    tone_anchor: float = 0.01
     top_k: int = 4  # the seed picks the main exemplar among this many best
     style_weight: float = 1.5
     max_extras: int = 3
@@ -65,6 +68,9 @@ class SynthesisSettings:
     preset_style_strength: float = 0.9  # ... toward a preset's: a preset promises its thumbnail's look
     extra_colour_strength: float = 0.7
     thing_classes: tuple[int, ...] = (7,)
+    # Classes whose seams are joined without a step in light (a sky, a road); the rest keep the steps the
+    # patches agree on, since a building's or a tree's edges may run along a seam. Cloud and snow join too.
+    seamless_classes: tuple[int, ...] = (0, 2, 3, 4)
     thing_photo_prefix: str = "stanford_background/"  # things come only from human-labelled photos
     # Objects come from photos of a scene like the painting (a street brings cars, a field cows): the source
     # photo's layout distance counts this much beside its colour distance to the style.
@@ -357,10 +363,15 @@ class _Sources:
     nearest: np.ndarray  # int64 [N, C, H, W]: flat position of the nearest valid centre of the class, or -1
 
 
-def _stacked_sources(exemplars: list[tuple[np.ndarray, np.ndarray]], level_scale: float,
+def _stacked_sources(exemplars: list[tuple[np.ndarray, np.ndarray]], canvas: int, stretch: tuple[float, float],
              painted: np.ndarray, num_classes: int, radius: int) -> _Sources:
-    sizes = [(max(2 * radius + 2, round(p.shape[0] * level_scale)), max(2 * radius + 2, round(p.shape[1] * level_scale)))
-             for p, _ in exemplars]
+    """The exemplars with their longer side at `canvas`, then resized by `stretch` (y, x), stacked and padded
+    to one size."""
+    sizes = []
+    for photo, _ in exemplars:
+        base = canvas / max(photo.shape[:2])
+        sizes.append((max(2 * radius + 2, round(photo.shape[0] * base * stretch[0])),
+                      max(2 * radius + 2, round(photo.shape[1] * base * stretch[1]))))
     height, width = max(s[0] for s in sizes), max(s[1] for s in sizes)
     count = len(exemplars)
     rgb = np.zeros((count, height, width, 3), np.float32)
@@ -368,7 +379,8 @@ def _stacked_sources(exemplars: list[tuple[np.ndarray, np.ndarray]], level_scale
     centres = np.full((count, height, width), kernels.INVALID, np.uint8)
     guide = np.zeros((count, height, width, num_classes), np.float32)
     for n, ((photo, label_map), (h, w)) in enumerate(zip(exemplars, sizes)):
-        rgb[n, :h, :w] = np.asarray(Image.fromarray(photo).resize((w, h), Image.Resampling.BILINEAR), np.float32) / 255
+        # Lanczos: a photo brought down from its stored size keeps its fine texture (bilinear blurs it).
+        rgb[n, :h, :w] = np.asarray(Image.fromarray(photo).resize((w, h), Image.Resampling.LANCZOS), np.float32) / 255
         labels[n, :h, :w] = np.asarray(Image.fromarray(label_map).resize((w, h), Image.Resampling.NEAREST))
         inner = np.zeros((h, w), bool)
         inner[radius:h - radius, radius:w - radius] = True
@@ -407,6 +419,10 @@ class LandscapeRenderer:
         `counts_as`: what a painted class no exemplar has is painted as instead."""
         self.bank, self.num_classes, self.size, self.settings = bank, num_classes, size, settings
         self.cloud_snow, self.counts_as = cloud_snow, counts_as or {}
+        self.seamless = np.zeros(num_classes, np.bool_)
+        self.seamless[[c for c in settings.seamless_classes if c < num_classes]] = True
+        if cloud_snow is not None:
+            self.seamless[[cloud_snow.cloud, cloud_snow.snow]] = True
         self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow)
         self.level_sides = [max(4 * settings.radius, size // d) for d in settings.level_divisors]
         self._source_cache: OrderedDict[tuple, _Sources] = OrderedDict()
@@ -420,18 +436,20 @@ class LandscapeRenderer:
             self._source_cache.clear()
 
     def render(self, labels: np.ndarray, style: np.ndarray, seed: int, preset: bool = False,
-               photo: StylePhoto | None = None) -> np.ndarray:
+               photo: StylePhoto | None = None, aspect: float = 1.0) -> np.ndarray:
         """The finished picture, uint8 [S, S, 3]."""
-        for frame in self.frames(labels, style, seed, preset=preset, photo=photo):
+        for frame in self.frames(labels, style, seed, preset=preset, photo=photo, aspect=aspect):
             pass
         return frame.rgb
 
     def frames(self, labels: np.ndarray, style: np.ndarray, seed: int,
                state: RenderState | None = None, preset: bool = False,
-               photo: StylePhoto | None = None) -> Iterator[Frame]:
+               photo: StylePhoto | None = None, aspect: float = 1.0) -> Iterator[Frame]:
         """A picture per pyramid level, coarse first. With a `state` from this painter's last picture and the
         same exemplars, only the neighbourhood of what changed is searched again. A painter's own `photo` is
-        the main exemplar."""
+        the main exemplar. `aspect`: the width / height the square picture is shown at (an upload's label map
+        of 4:3 comes back 4:3); the exemplars are stretched against it, so that shown, their textures keep
+        their own proportions."""
         cfg = self.settings
         numba.set_num_threads(self.threads)
         style = np.asarray(style, np.float32)
@@ -443,7 +461,8 @@ class LandscapeRenderer:
         if photo is not None and (weather.cloud or weather.snow):
             photo = replace(photo, labels=apply_cloud_snow(photo.rgb, photo.labels, self.cloud_snow,
                                                            cloud=weather.cloud, snow=weather.snow))
-        settings_key = (tuple(np.round(style, 4)), seed, preset, photo.key if photo is not None else None)
+        aspect = round(float(aspect), 3)
+        settings_key = (tuple(np.round(style, 4)), seed, preset, photo.key if photo is not None else None, aspect)
         keep = state.key[0][0] if state is not None and state.key is not None and state.key[1][1:] == settings_key else None
         chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep, photo)
         labels = self._painted_as_available(labels, chosen, photo)
@@ -463,7 +482,7 @@ class LandscapeRenderer:
         for number, side in enumerate(self.level_sides):
             level_labels = _resized_labels(labels, side)
             stuff = ~np.isin(level_labels, cfg.thing_classes) & (level_labels < self.num_classes)
-            sources = self._sources(chosen, photo, weather, exemplars, side, painted)
+            sources = self._sources(chosen, photo, weather, exemplars, side, painted, aspect)
             fixed_rgb = _resized_rgb(things_rgb, side)
             fixed = _resized_mask(things_mask, side)
             stuff &= ~fixed
@@ -484,7 +503,7 @@ class LandscapeRenderer:
                 else:
                     rgb = np.zeros((side, side, 3), np.float32)
             rgb[fixed] = fixed_rgb[fixed]
-            self._synthesise(number, level_labels, active, nnf, rgb, sources, seed)
+            self._synthesise(number, level_labels, stuff, active, nnf, rgb, sources, seed)
             level = _Level(nnf=nnf, rgb=rgb)
             new_levels.append(level)
             previous = level, sources
@@ -507,17 +526,22 @@ class LandscapeRenderer:
         return labels
 
     def _sources(self, chosen: list[int], photo: StylePhoto | None, weather: Weather, exemplars: list, side: int,
-                 painted: np.ndarray) -> _Sources:
+                 painted: np.ndarray, aspect: float) -> _Sources:
         """The exemplars stacked at one level; the last few are kept, since live frames reuse them.
         `exemplars` is filled with the decoded photos the first time they are needed."""
-        key = (tuple(chosen), photo.key if photo is not None else None, weather, side, painted.tobytes())
+        key = (tuple(chosen), photo.key if photo is not None else None, weather, side, painted.tobytes(), aspect)
         with self._lock:
             if key in self._source_cache:
                 self._source_cache.move_to_end(key)
                 return self._source_cache[key]
         if not exemplars:
             exemplars.extend(self._exemplars(chosen, photo, weather))
-        sources = _stacked_sources(exemplars, side / self.size, painted, self.num_classes, self.settings.radius)
+        # An exemplar is brought to the scale of the picture as shown, both with their longer side at the
+        # canvas's (a photo stored larger is sharper for it); the square picture's exemplars are then
+        # stretched along the axis the showing shrinks.
+        level_scale = side / self.size
+        stretch = (level_scale * max(aspect, 1.0), level_scale * max(1.0 / aspect, 1.0))
+        sources = _stacked_sources(exemplars, self.size, stretch, painted, self.num_classes, self.settings.radius)
         with self._lock:
             self._source_cache[key] = sources
             while len(self._source_cache) > SOURCE_CACHE:
@@ -537,9 +561,12 @@ class LandscapeRenderer:
             exemplars[i] = (_to_uint8(moved), labels)
         return exemplars
 
-    def _synthesise(self, number: int, labels: np.ndarray, active: np.ndarray, nnf: np.ndarray,
+    def _synthesise(self, number: int, labels: np.ndarray, stuff: np.ndarray, active: np.ndarray, nnf: np.ndarray,
                     rgb: np.ndarray, sources: _Sources, seed: int) -> None:
+        """One pyramid level: `nnf` and `rgb` improved in place where `active` (inside `stuff`, the pixels
+        patch synthesis paints; pasted objects are not)."""
         cfg = self.settings
+        side = labels.shape[0]
         if not active.any():
             return
         kernels.fill_invalid(nnf, active, labels, sources.shape, sources.class_home, sources.nearest)
@@ -567,15 +594,22 @@ class LandscapeRenderer:
                 kernels.vote(nnf, weights, active, labels, sources.rgb, sources.labels, cfg.radius, rgb)
                 continue
             # The finest level compares with real pixels, not averages, and ends on them: each pixel is its
-            # match's copy, with only the tone of the votes' blur added, so the steps in light between
-            # neighbouring copied pieces (a sky made of three skies) are smoothed and no texture is.
+            # match's copy. The last round joins the copies in the gradient domain, with the votes' smooth
+            # tones as the anchor, so the steps in light between neighbouring pieces (a sky made of three
+            # skies, a road of tiles) are gone and no texture is averaged away.
             copied = rgb.copy()
             kernels.copy_matches(nnf, active, sources.rgb, copied)
-            if iteration == cfg.em_iterations[number] - 1:
-                voted = copied.copy()
-                kernels.vote(nnf, weights, active, labels, sources.rgb, sources.labels, cfg.radius, voted)
-                copied += _blur_within_classes(voted - copied, labels, active, cfg.tone_sigma)
-            rgb[active] = copied[active]
+            if iteration < cfg.em_iterations[number] - 1:
+                rgb[active] = copied[active]
+                continue
+            voted = copied.copy()
+            kernels.vote(nnf, weights, active, labels, sources.rgb, sources.labels, cfg.radius, voted)
+            gx = np.empty((side, side - 1, 3), np.float32)
+            gy = np.empty((side - 1, side, 3), np.float32)
+            gradient_domain.seam_free_gradients(nnf, stuff & (nnf[..., 0] >= 0), labels, self.seamless, sources.rgb,
+                                                voted, copied, gx, gy)
+            joined = gradient_domain.screened_poisson(voted, gx, gy, cfg.tone_anchor)
+            rgb[active] = joined[active]
 
     def _things(self, labels: np.ndarray, style: np.ndarray,
                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -624,23 +658,6 @@ def _feathered(rgb: np.ndarray, pasted: np.ndarray) -> np.ndarray:
     return out
 
 
-def _blur_within_classes(values: np.ndarray, labels: np.ndarray, active: np.ndarray, sigma: float) -> np.ndarray:
-    """float [H, W, 3] blurred by a Gaussian that never mixes classes (normalised convolution per class),
-    zero where not active; only the active pixels' box (and the blur's reach around it) is computed."""
-    out = np.zeros_like(values)
-    rows, cols = np.flatnonzero(active.any(1)), np.flatnonzero(active.any(0))
-    reach = int(3 * sigma) + 1
-    box = (slice(max(rows[0] - reach, 0), rows[-1] + reach + 1), slice(max(cols[0] - reach, 0), cols[-1] + reach + 1))
-    values, labels, active = values[box], labels[box], active[box]
-    for cls in np.unique(labels[active]):
-        mask = (labels == cls) & active
-        weight = ndimage.gaussian_filter(mask.astype(np.float32), sigma)
-        for c in range(3):
-            blurred = ndimage.gaussian_filter(np.where(mask, values[..., c], 0).astype(np.float32), sigma)
-            out[box][..., c][mask] = blurred[mask] / np.maximum(weight[mask], 1e-6)
-    return out
-
-
 def _unpainted_filled(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Pixels of no class (a dataset's "unknown", ids >= num_classes) take the nearest painted pixel's class:
     a photo has something there, so the picture must too, not a black hole."""
@@ -673,6 +690,13 @@ def _resized_rgb(rgb: np.ndarray, side: int) -> np.ndarray:
     channels = [np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., c], np.float32)).resize(
         (side, side), Image.Resampling.BILINEAR)) for c in range(3)]
     return np.ascontiguousarray(np.stack(channels, -1), np.float32)
+
+
+def compile_kernels() -> None:
+    """Compile every kernel the renderer runs (or load numba's cache): the Docker image calls this at build
+    time, so a cold container starts with them cached."""
+    kernels.compile_kernels()
+    gradient_domain.compile_kernels()
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:

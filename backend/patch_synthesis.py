@@ -276,8 +276,8 @@ def fill_invalid(nnf, active, tgt_labels, src_shape, class_home, nearest):
 
 
 def compile_kernels() -> None:
-    """Run every kernel once on a tiny problem, so numba compiles them (or loads its cache) now: the
-    Docker image calls this at build time, so a cold container starts with them cached."""
+    """Run every kernel once on a tiny problem, so numba compiles them (or loads its cache) now
+    (`landscape.compile_kernels`)."""
     labels = np.zeros((8, 8), np.uint8)
     active = np.ones((8, 8), np.bool_)
     rgb = np.zeros((8, 8, 3), np.float32)

@@ -249,10 +249,11 @@ def _model_input(model: LoadedModel, data: bytes,
 
 
 def _generate(engine: InferenceEngine, spec: TranslateSpec, feeds: dict[str, np.ndarray],
-              style: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """image [1, 3, S, S] of the spec's model for its input feeds and resolved style, then its filter."""
+              style: np.ndarray | None, aspect: float = 1.0) -> tuple[np.ndarray, float]:
+    """image [1, 3, S, S] of the spec's model for its input feeds and resolved style, then its filter;
+    `aspect` is the width / height it will be shown at."""
     if spec.model.card.kind == "hybrid":
-        image, model_ms = engine.render_hybrid(spec.model, feeds["labels"], style[0], spec.seed, spec.preset)
+        image, model_ms = engine.render_hybrid(spec.model, feeds["labels"], style[0], spec.seed, spec.preset, aspect)
     else:
         image, model_ms = engine.generate(spec.model, feeds if style is None else feeds | {"style": style})
     image, ms = _filtered(engine, spec, image)
@@ -294,7 +295,9 @@ def translate_frames(engine: InferenceEngine, spec: TranslateSpec, data: bytes, 
         yield encoded(*_generate(engine, spec, feeds, style))
         return
     labels = feeds["labels"][0, 0].astype(np.uint8)
-    for frame, ms in engine.landscape_frames(spec.model, labels, style[0], spec.seed, state, spec.preset, spec.photo):
+    aspect = input_size[0] / input_size[1]
+    for frame, ms in engine.landscape_frames(spec.model, labels, style[0], spec.seed, state, spec.preset, spec.photo,
+                                             aspect):
         image, filter_ms = _filtered(engine, spec, rgb_tensor(frame.rgb))
         yield encoded(image, ms + filter_ms, frame.level, frame.levels)
 
@@ -308,10 +311,11 @@ def translate(engine: InferenceEngine, spec: TranslateSpec, data: bytes, limits:
 
 
 def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarray, seed: int,
-                  style: np.ndarray | None = None, preset: bool = False) -> np.ndarray:
+                  aspect: float = 1.0, style: np.ndarray | None = None, preset: bool = False) -> np.ndarray:
     """Offline evaluation: a label map uint8 [S, S] at the card's size -> the picture uint8 [S, S, 3], with
     the given style [style_dim] or else the seeded random style the painter draws (spade, hybrid; a pix2pix
-    model ignores both; the hybrid composes with the seed either way)."""
+    model ignores both; the hybrid composes with the seed either way). `aspect`: the width / height the
+    picture will be shown at, as `/translate` tells it from an upload's size (the landscape renderer uses it)."""
     size = model.card.size
     if model.card.input_kind != "labels":
         raise ValueError(f"model {model.id!r} takes {model.card.input_kind}, not a label map")
@@ -324,7 +328,7 @@ def render_labels(engine: InferenceEngine, model: LoadedModel, labels: np.ndarra
     else:
         style = np.asarray(style, np.float32)[None]
     spec = TranslateSpec(model=model, style=style, filter=None, seed=seed, preset=preset)
-    image, _ = _generate(engine, spec, {"labels": labels_tensor(labels, size)}, spec.style)
+    image, _ = _generate(engine, spec, {"labels": labels_tensor(labels, size)}, spec.style, aspect)
     return np.asarray(tensor_to_rgb(image))
 
 

@@ -1,5 +1,5 @@
 """Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,label-sheet,
-build-bank, quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
+build-bank, bank-labels, quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
 
 from __future__ import annotations
 
@@ -58,6 +58,13 @@ def _label_sheet(args: argparse.Namespace) -> None:
     from model_training.pseudo_label import label_sheet
 
     label_sheet(args.segmenter, [Path(p) for p in args.photos], Path(args.out), args.size)
+
+
+def _bank_labels(args: argparse.Namespace) -> None:
+    from model_training.exemplar_bank import bank_label_folder
+
+    count = bank_label_folder(Path(args.bank), args.root, Path(args.photos), Path(args.out))
+    print(f"{Path(args.out) / args.root}: {count} photos with their labels")
 
 
 def _build_bank(args: argparse.Namespace) -> None:
@@ -238,6 +245,14 @@ def main(argv: list[str] | None = None) -> None:
                       help="then replace the exported hybrid's bank in WEIGHTS (its card too), keeping its refiner")
     bank.add_argument("overrides", nargs="*", metavar="section.key=value")
     bank.set_defaults(handler=_build_bank)
+
+    relabel = commands.add_parser("bank-labels", help="write one root's photos and labels out of a bank as a label "
+                                  "folder, to build the bank again from the same labels (e.g. at another size)")
+    relabel.add_argument("--bank", default="weights/hybrid-landscape.bank.npz", help="the exemplar bank (.npz)")
+    relabel.add_argument("--root", default="pseudo-landscape", help="the root whose photos to write (its folder name)")
+    relabel.add_argument("--photos", required=True, help="the folder holding those photos' original files")
+    relabel.add_argument("--out", required=True, help="the label folder is written to OUT/ROOT")
+    relabel.set_defaults(handler=_bank_labels)
 
     quantize = commands.add_parser("quantize", help="int8-quantise an exported SPADE in place, calibrated on label maps")
     quantize.add_argument("card", help="the model card (weights/ID.json); its graph is rewritten")

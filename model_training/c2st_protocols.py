@@ -4,7 +4,9 @@ A real photo reaches the classifier as its JPEG file (Stanford Background: 710 o
 IJG tables of quality 75 in luminance and chroma, 4:2:0; the other five 77, 82, 90 and 97), resized to
 S x S. A generated picture, fairly, goes the same way: resized to its photo's own width x height, saved as a
 JPEG at the photos' quality, and then through the very same bicubic resize to S x S. The model paints the
-whole label map, squashed to its square input, so that its picture covers what the photo covers.
+whole label map, squashed to its square input, so that its picture covers what the photo covers; it is told
+the width / height its picture is shown at, as `/translate` tells it an upload's (the landscape renderer
+stretches its exemplars against it; a network ignores it).
 
 `earlier` is the protocol used until issue 25, kept so that the two can be compared in one run: centre
 squares at 256 px, generated pictures saved at their photo's shorter side as JPEG q90 and then JPEG q90 on

@@ -2,7 +2,8 @@
 labelled photos (Stanford Background's own labels, and photos labelled by the segmenter).
 
 One `.npz` file (no pickles): the photos as JPEG and their label maps as PNG, both at most `max_side`
-pixels, each label map with a thin band at class boundaries set to NO_SEGMENT (mixed pixels there would
+pixels (a JPEG photo no larger is stored as its own file's bytes: its pixels as they are, never compressed
+twice), each label map with a thin band at class boundaries set to NO_SEGMENT (mixed pixels there would
 paste a halo of the neighbouring class), and a table of segments with their class, box and mask shape.
 The server reads it with `backend.hybrid.ExemplarBank`.
 """
@@ -24,7 +25,9 @@ from model_training.data.transforms import Geometry
 
 @dataclass(frozen=True)
 class BankConfig:
-    max_side: int = 256  # the painter's canvas size: segments keep the scale they will be pasted at
+    # Photos larger than this are brought down to it. Stanford's own 320 x 240 stay as they are: the landscape
+    # renderer brings each exemplar to the canvas's scale itself, and from a larger photo it is sharper.
+    max_side: int = 320
     jpeg_quality: int = 85
     min_segment_pixels: int = 150
     boundary_band: int = 1  # pixels removed from each side of a class boundary
@@ -38,6 +41,21 @@ def scaled_pair(image_path: Path, label_path: Path, max_side: int) -> tuple[np.n
     size = (round(photo.width * scale), round(photo.height * scale))
     return (np.asarray(photo.resize(size, Image.Resampling.BICUBIC)),
             np.asarray(labels.resize(size, Image.Resampling.NEAREST)))
+
+
+def _stored_photo(image_path: Path, label_path: Path, max_side: int, quality: int) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """(the JPEG bytes the bank stores, uint8 photo [h, w, 3], uint8 labels [h, w]): a photo larger than
+    `max_side` brought down to it; a JPEG no larger, its own file's bytes."""
+    with Image.open(image_path) as stored:
+        fits = max(stored.size) <= max_side
+        as_is = fits and stored.format == "JPEG" and stored.mode == "RGB"
+    if not fits:
+        photo, labels = scaled_pair(image_path, label_path, max_side)
+        return _encode(Image.fromarray(photo), "JPEG", quality=quality), photo, labels
+    photo = Image.open(image_path).convert("RGB")
+    labels = np.asarray(Image.open(label_path).resize(photo.size, Image.Resampling.NEAREST))
+    data = image_path.read_bytes() if as_is else _encode(photo, "JPEG", quality=quality)
+    return data, np.asarray(photo), labels
 
 
 def bank_photo_name(image_path: Path) -> str:
@@ -70,7 +88,7 @@ def build_bank(roots: list[str | Path], out: Path, num_classes: int, config: Ban
     photos, label_maps, sizes, styles, names = [], [], [], [], []
     seg_photo, seg_class, seg_box, seg_shape = [], [], [], []
     for image_path, label_path in items:
-        photo, labels = scaled_pair(image_path, label_path, config.max_side)
+        data, photo, labels = _stored_photo(image_path, label_path, config.max_side, config.jpeg_quality)
         segments = segment_labels(labels, num_classes, config.boundary_band)
         index = len(photos)
         for region in connected_regions(segments, num_classes, config.min_segment_pixels):
@@ -78,7 +96,7 @@ def build_bank(roots: list[str | Path], out: Path, num_classes: int, config: Ban
             seg_class.append(region.cls)
             seg_box.append(region.box)
             seg_shape.append(np.round(shape_descriptor(region.mask) * 255).astype(np.uint8))
-        photos.append(_encode(Image.fromarray(photo), "JPEG", quality=config.jpeg_quality))
+        photos.append(data)
         label_maps.append(_encode(Image.fromarray(segments, "L"), "PNG", optimize=True))
         sizes.append(photo.shape[:2])
         styles.append(colour_style(photo))
@@ -97,3 +115,31 @@ def build_bank(roots: list[str | Path], out: Path, num_classes: int, config: Ban
              seg_box=np.array(seg_box, np.int32).reshape(-1, 4),
              seg_shape=np.array(seg_shape, np.uint8).reshape(len(seg_photo), -1))
     return {cls: seg_class.count(cls) for cls in range(num_classes)}
+
+
+def bank_label_folder(bank_path: Path, root_name: str, photos: Path, out: Path) -> int:
+    """Write the bank's photos of one root (`root_name`, e.g. "pseudo-landscape") back as a label folder
+    `out/root_name/{images,labels}`: each photo's file from `photos` (the originals, by name), and its label
+    map as the bank holds it with the boundary band closed again (build-bank cuts it anew), so that a bank
+    can be built again from the same labels at another size. Returns the number of photos written."""
+    from backend.hybrid import ExemplarBank
+
+    bank = ExemplarBank.load(bank_path)
+    folder = Path(out) / root_name
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    written = 0
+    for index, name in enumerate(bank.arrays["photo_names"]):
+        root, file = str(name).split("/", 1)
+        if root != root_name:
+            continue
+        labels = bank.label_map(index)
+        unknown = labels == NO_SEGMENT
+        band = unknown & ndimage.binary_dilation(~unknown, iterations=1)
+        _, (rows, cols) = ndimage.distance_transform_edt(unknown, return_indices=True)
+        closed = labels.copy()
+        closed[band] = labels[rows[band], cols[band]]
+        (folder / "images" / file).write_bytes((Path(photos) / file).read_bytes())
+        Image.fromarray(closed).save(folder / "labels" / f"{Path(file).stem}.png")
+        written += 1
+    return written

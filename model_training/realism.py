@@ -97,12 +97,13 @@ class RealismConfig:
 
 @dataclass(frozen=True)
 class Painter:
-    """A label -> photo model: `render(labels uint8 [size, size], seed)` -> uint8 [size, size, 3]."""
+    """A label -> photo model: `render(labels uint8 [size, size], seed, aspect)` -> uint8 [size, size, 3],
+    `aspect` being the width / height the picture is shown at (as `/translate` knows an upload's)."""
 
     name: str
     source: str
     size: int
-    render: Callable[[np.ndarray, int], np.ndarray]
+    render: Callable[[np.ndarray, int, float], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,8 @@ def served_painters(models: list[ServedModel]) -> list[Painter]:
         card = model.card
         if card.input_kind != "labels" or card.label_set is None or card.label_set.name != LANDSCAPE.name:
             raise ValueError(f"model {served.model_id!r} does not paint {LANDSCAPE.name} label maps")
-        render = (lambda labels, seed, engine=engine, model=model:
-                  pipeline.render_labels(engine, model, readable_labels(labels, model.card.label_set), seed))
+        render = (lambda labels, seed, aspect, engine=engine, model=model:
+                  pipeline.render_labels(engine, model, readable_labels(labels, model.card.label_set), seed, aspect))
         painters.append(Painter(served.name, str(served.weights / f"{served.model_id}.json"), card.size, render))
     return painters
 
@@ -173,7 +174,7 @@ def run_painter(run_dir: Path) -> Painter:
         codes = training_code_distribution(config, modules["encoder"]).truncated(config.export.style_truncation)
 
     @torch.no_grad()
-    def render(labels: np.ndarray, seed: int) -> np.ndarray:
+    def render(labels: np.ndarray, seed: int, aspect: float) -> np.ndarray:  # a network ignores the aspect
         style = None if codes is None else codes.sample(1, torch.Generator().manual_seed(seed))
         labels = readable_labels(labels, LANDSCAPE)
         return tensor_to_uint8(generate(torch.from_numpy(labels.astype(np.int64))[None, None], style)[0])
@@ -183,9 +184,11 @@ def run_painter(run_dir: Path) -> Painter:
 
 def rendered_pictures(painters: list[Painter], photos: list[PhotoFile],
                       framings: set[str]) -> dict[str, dict[str, list[np.ndarray]]]:
-    """Each painter's picture of each photo's label map under each framing, at the painter's size. Seed i
-    for map i: a random style per map, as the painter draws them, the same in every run."""
-    return {painter.name: {framing: [painter.render(framed_labels(f.labels, framing, painter.size), seed)
+    """Each painter's picture of each photo's label map under each framing, at the painter's size, to be
+    shown at the photo's aspect ("whole") or square. Seed i for map i: a random style per map, as the painter
+    draws them, the same in every run."""
+    return {painter.name: {framing: [painter.render(framed_labels(f.labels, framing, painter.size), seed,
+                                                    f.size[0] / f.size[1] if framing == "whole" else 1.0)
                                      for seed, f in enumerate(photos)] for framing in sorted(framings)}
             for painter in painters}
 
@@ -193,7 +196,7 @@ def rendered_pictures(painters: list[Painter], photos: list[PhotoFile],
 def paint_square(painter: Painter, labels: np.ndarray, seed: int) -> np.ndarray:
     """A picture of a square label map of any side, at that side."""
     side = labels.shape[0]
-    picture = painter.render(resized(labels, (painter.size, painter.size), Image.Resampling.NEAREST), seed)
+    picture = painter.render(resized(labels, (painter.size, painter.size), Image.Resampling.NEAREST), seed, 1.0)
     return resized(picture, (side, side))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -183,3 +185,34 @@ def test_build_bank_ships_a_rebuilt_bank_into_an_exported_hybrid(fixture_data, h
     assert card.exemplar_bank.photos == 2 * len(training_pairs(fixture_data))
     assert card.onnx_sha256 == before.onnx_sha256, "the refiner is kept"
     assert InferenceEngine.load(weights, 1, 1).get(HYBRID_ID).ready
+
+
+def test_a_jpeg_photo_no_larger_than_the_bank_side_is_stored_as_its_own_file(fixture_data, tmp_path):
+    # Copied pixels are then the photo's own, never compressed a second time; larger photos are brought down.
+    roots = [fixture_data / "landscape"]
+    items = LabelPhotoFolder([str(r) for r in roots], "train", Geometry(96, 96, False)).items
+    as_is, smaller = tmp_path / "as-is.npz", tmp_path / "smaller.npz"
+    build_bank(roots, as_is, CLASSES, BankConfig(max_side=96, min_segment_pixels=20), limit=2)
+    build_bank(roots, smaller, CLASSES, BankConfig(max_side=64, min_segment_pixels=20), limit=2)
+    with np.load(as_is) as arrays:
+        first = arrays["photo_jpeg"][arrays["photo_offsets"][0]:arrays["photo_offsets"][1]].tobytes()
+        assert first == Path(items[0][0]).read_bytes()
+        assert tuple(arrays["photo_size"][0]) == (72, 96)
+    with np.load(smaller) as arrays:
+        assert tuple(arrays["photo_size"][0]) == (48, 64)
+    # Retrieval compares a segment's size as a share of its photo's side: the same at either size.
+    big, small = ExemplarBank.load(as_is), ExemplarBank.load(smaller)
+    assert big.seg_class[0] == small.seg_class[0] and big.seg_photo[0] == small.seg_photo[0] == 0
+    assert abs(big.seg_height[0] - small.seg_height[0]) < 0.05 and abs(big.seg_width[0] - small.seg_width[0]) < 0.05
+
+
+def test_a_bank_built_again_from_its_own_labels_holds_the_same_segments(fixture_data, bank_path, tmp_path):
+    from model_training.exemplar_bank import bank_label_folder
+
+    photos = fixture_data / "landscape" / "images"
+    assert bank_label_folder(bank_path, "landscape", photos, tmp_path / "out") == ExemplarBank.load(bank_path).num_photos
+    again = tmp_path / "again.npz"
+    build_bank([tmp_path / "out" / "landscape"], again, CLASSES, BankConfig(max_side=64, min_segment_pixels=20))
+    first, second = ExemplarBank.load(bank_path), ExemplarBank.load(again)
+    for index in range(first.num_photos):
+        assert np.array_equal(first.label_map(index), second.label_map(index))

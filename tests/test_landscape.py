@@ -80,7 +80,7 @@ def test_every_pixel_is_copied_from_a_source_pixel_of_its_own_class(renderer: La
     assert frames[-1].rgb.shape == (64, 64, 3) and frames[-1].rgb.dtype == np.uint8
     nnf = state.levels[-1].nnf
     assert (nnf[..., 0] >= 0).all(), "a pixel was left without a match"
-    sources = renderer._sources(list(state.key[0]), None, state.key[1][0], [], 64, np.isin(np.arange(renderer.num_classes), np.unique(labels)))
+    sources = renderer._sources(list(state.key[0]), None, state.key[1][0], [], 64, np.isin(np.arange(renderer.num_classes), np.unique(labels)), 1.0)
     matched = sources.labels[nnf[..., 0], nnf[..., 1], nnf[..., 2]]
     assert (matched == labels).all(), "texture crossed into another class"
 
@@ -100,7 +100,7 @@ def test_each_class_is_copied_from_one_exemplar(renderer: LandscapeRenderer):
     painted = np.isin(np.arange(renderer.num_classes), np.unique(labels))
     for seed in range(6):
         chosen = retrieve(renderer.index, renderer.bank, labels, style_of(renderer, seed), seed, renderer.settings)
-        sources = renderer._sources(chosen, None, Weather(), [], 32, painted)
+        sources = renderer._sources(chosen, None, Weather(), [], 32, painted, 1.0)
         for cls in np.flatnonzero(painted):
             holders = {int(n) for n in np.flatnonzero((sources.centres == cls).any(axis=(1, 2)))}
             assert holders == {int(sources.class_home[cls])}, (seed, cls, holders)
@@ -383,3 +383,19 @@ def test_a_painting_without_clouds_paints_its_sky_from_cloudy_sky_too(renderer: 
                     photo=overcast) == [USER_PHOTO]
     picture = renderer.render(labels, colour_style(overcast.rgb), 0, photo=overcast)
     assert np.abs(picture[labels == SKY].astype(int) - (232, 236, 240)).max(1).mean() < 12
+
+
+def test_a_picture_shown_wider_than_tall_is_copied_from_exemplars_stretched_against_it(renderer: LandscapeRenderer):
+    # /translate shows a 4:3 upload's square picture squashed to 4:3: exemplars stretched 4/3 in height
+    # come out in their own proportions.
+    labels = painting()
+    painted = np.isin(np.arange(renderer.num_classes), np.unique(labels))
+    state = RenderState()
+    list(renderer.frames(labels, style_of(renderer, 2), 2, state, aspect=4 / 3))
+    chosen = list(state.key[0])
+    square = renderer._sources(chosen, None, Weather(), [], 64, painted, 1.0)
+    wide = renderer._sources(chosen, None, Weather(), [], 64, painted, round(4 / 3, 3))
+    assert np.array_equal(wide.shape[:, 1], square.shape[:, 1])
+    assert np.abs(wide.shape[:, 0] - square.shape[:, 0] * 4 / 3).max() <= 1
+    tall = renderer._sources(chosen, None, Weather(), [], 64, painted, 0.75)
+    assert np.array_equal(tall.shape[:, 0], square.shape[:, 0]) and (tall.shape[:, 1] > square.shape[:, 1]).all()

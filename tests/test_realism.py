@@ -230,9 +230,9 @@ def test_evaluate_realism_end_to_end_with_models_from_two_weights_folders(fixtur
     calls = []
     served = pipeline.render_labels
 
-    def spy(engine, model, labels, seed):
+    def spy(engine, model, labels, seed, aspect):
         calls.append((id(engine), model.id, labels.shape, seed))
-        return served(engine, model, labels, seed)
+        return served(engine, model, labels, seed, aspect=aspect)
 
     monkeypatch.setattr(pipeline, "render_labels", spy)
     out = tmp_path / "realism"
