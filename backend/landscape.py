@@ -37,6 +37,7 @@ LAYOUT_GRID = 6  # retrieval compares class shares on a LAYOUT_GRID x LAYOUT_GRI
 GUIDE_SIZE = 32  # blurred label context is computed at this size, then resized
 GUIDE_SIGMA = 1.5  # pixels at GUIDE_SIZE
 SOURCE_CACHE = 24  # stacked exemplar sets kept (one per level of the last few scenes)
+MAX_ASPECT = 4.0  # exemplars are stretched for pictures shown at most this much wider than tall (or taller)
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,8 @@ class LandscapeRenderer:
         if photo is not None and (weather.cloud or weather.snow):
             photo = replace(photo, labels=apply_cloud_snow(photo.rgb, photo.labels, self.cloud_snow,
                                                            cloud=weather.cloud, snow=weather.snow))
-        aspect = round(float(aspect), 3)
+        # A sliver of an upload (1 x 4000 px) must not stretch the exemplars without bound.
+        aspect = round(min(max(float(aspect), 1 / MAX_ASPECT), MAX_ASPECT), 3)
         settings_key = (tuple(np.round(style, 4)), seed, preset, photo.key if photo is not None else None, aspect)
         keep = state.key[0][0] if state is not None and state.key is not None and state.key[1][1:] == settings_key else None
         chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep, photo)

@@ -399,3 +399,11 @@ def test_a_picture_shown_wider_than_tall_is_copied_from_exemplars_stretched_agai
     assert np.abs(wide.shape[:, 0] - square.shape[:, 0] * 4 / 3).max() <= 1
     tall = renderer._sources(chosen, None, Weather(), [], 64, painted, 0.75)
     assert np.array_equal(tall.shape[:, 0], square.shape[:, 0]) and (tall.shape[:, 1] > square.shape[:, 1]).all()
+
+
+def test_a_sliver_of_a_picture_stretches_the_exemplars_only_so_far(renderer: LandscapeRenderer):
+    labels = painting()
+    state = RenderState()
+    frames = list(renderer.frames(labels, style_of(renderer, 2), 2, state, aspect=1 / 4000))
+    assert frames[-1].rgb.shape == (64, 64, 3)
+    assert state.key[1][-1] == 0.25  # the aspect is held at 1 : 4
