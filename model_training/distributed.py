@@ -7,9 +7,13 @@ agreed on before anyone acts on them."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+
+
+LEAVE_TIMEOUT_S = 60  # how long a finished rank waits for the others before it leaves anyway
 
 
 def world() -> tuple[int, int, int]:
@@ -24,9 +28,21 @@ def join(backend: str) -> None:
         dist.init_process_group(backend)
 
 
-def leave() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def leave(together: bool = False) -> None:
+    """Leave the process group. `together` (every rank is finishing normally): first wait for the others, so
+    that no rank tears its connections down while another still uses them (gloo then aborts that process
+    with "terminate called without an active exception"). A rank that never arrives is not waited for long."""
+    if not dist.is_initialized():
+        return
+    if together and dist.get_world_size() > 1:
+        try:
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=timedelta(seconds=LEAVE_TIMEOUT_S))
+            else:
+                dist.barrier()
+        except RuntimeError:
+            pass  # a rank is gone: there is nothing left to wait for
+    dist.destroy_process_group()
 
 
 def unwrap(module):

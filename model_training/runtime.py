@@ -308,7 +308,7 @@ class TrainingLoop:
             print(message, file=sys.stderr, flush=True)
             raise SystemExit(1) from None
         finally:
-            distributed.leave()
+            distributed.leave(together=kind is None)
             for sig, handler in self._previous_handlers.items():
                 signal.signal(sig, handler)
 
