@@ -90,6 +90,7 @@ class ExemplarBank:
         self.seg_height, self.seg_width = (box[:, 2] - box[:, 0]) / longer, (box[:, 3] - box[:, 1]) / longer
         # Where the segment sits in its photo, as fractions of the frame (perspective depends on it).
         self.seg_centre = np.stack([(box[:, 0] + box[:, 2]) / 2 / heights, (box[:, 1] + box[:, 3]) / 2 / widths], 1)
+        self.seg_cut = frame_cut(self.seg_box, heights, widths)
         self.by_class = {int(c): _ClassSegments.of(self, np.flatnonzero(self.seg_class == c))
                          for c in np.unique(self.seg_class)}
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -153,13 +154,14 @@ class _ClassSegments:
     log_height: np.ndarray
     log_width: np.ndarray
     centre: np.ndarray  # [n, 2]
+    cut: np.ndarray  # bool [n, 4]: the frame cuts the segment at its top, left, bottom, right
 
     @classmethod
     def of(cls, bank: "ExemplarBank", ids: np.ndarray) -> "_ClassSegments":
         shape = bank.seg_shape[ids]
         return cls(ids=ids, photo=bank.seg_photo[ids], shape=shape, shape_area=shape.sum(1),
                    log_height=np.log(bank.seg_height[ids]), log_width=np.log(bank.seg_width[ids]),
-                   centre=bank.seg_centre[ids])
+                   centre=bank.seg_centre[ids], cut=bank.seg_cut[ids])
 
 
 @dataclass(frozen=True)
@@ -186,11 +188,21 @@ def connected_regions(labels: np.ndarray, num_classes: int, min_pixels: int) -> 
     return regions
 
 
+def frame_cut(boxes: np.ndarray, heights: np.ndarray | int, widths: np.ndarray | int) -> np.ndarray:
+    """bool [n, 4]: whether each box (y0, x0, y1, x1) meets its frame's top, left, bottom, right edge."""
+    boxes = np.asarray(boxes).reshape(-1, 4)
+    return np.stack([boxes[:, 0] <= 0, boxes[:, 1] <= 0, boxes[:, 2] >= heights, boxes[:, 3] >= widths], 1)
+
+
 def ranked_segments(bank: ExemplarBank, region: Region, frame: tuple[int, int], photo_distance: np.ndarray,
-                     exclude_photo: int | None) -> np.ndarray:
+                     exclude_photo: int | None, cut_weight: float = 0.0,
+                     segment_cost: np.ndarray | None = None) -> np.ndarray:
     """The bank's segments of the region's class, best first by the retrieval score.
 
-    `photo_distance` [P]: each bank photo's colour statistics' distance to the style."""
+    `photo_distance` [P]: each bank photo's colour statistics' distance to the style. `cut_weight`: the cost
+    of each side on which the segment's photo cut it off but the painting does not cut the region (the
+    front half of a row of scooters is no object to paste in the middle of a street). `segment_cost` [S]: a
+    further cost per segment of the bank."""
     segments = bank.by_class.get(region.cls)
     if segments is None:
         return np.empty(0, np.int64)
@@ -206,6 +218,11 @@ def ranked_segments(bank: ExemplarBank, region: Region, frame: tuple[int, int], 
     position = 2.0 * offset[:, 0] + 0.5 * offset[:, 1]
     score = (SHAPE_WEIGHT * (1 - iou) + SCALE_WEIGHT * scale + POSITION_WEIGHT * position
              + STYLE_WEIGHT * photo_distance[segments.photo])
+    if cut_weight:
+        whole = ~frame_cut(np.array(region.box), *frame)[0]
+        score = score + cut_weight * (segments.cut & whole).sum(1)
+    if segment_cost is not None:
+        score = score + segment_cost[segments.ids]
     if exclude_photo is not None:
         score[segments.photo == exclude_photo] = np.inf
     order = np.argsort(score, kind="stable")
@@ -213,7 +230,8 @@ def ranked_segments(bank: ExemplarBank, region: Region, frame: tuple[int, int], 
 
 
 def warped_segment(bank: ExemplarBank, segment: int, size: tuple[int, int], shift: tuple[int, int],
-                    gain: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                   gain: np.ndarray | None,
+                   resample: Image.Resampling = Image.Resampling.BILINEAR) -> tuple[np.ndarray, np.ndarray]:
     """A segment's bounding box of its photo resized to `size` (h, w): (uint8 rgb, bool mask)."""
     photo, labels = bank.photo(int(bank.seg_photo[segment]))
     y0, x0, y1, x1 = (int(v) for v in bank.seg_box[segment])
@@ -224,7 +242,7 @@ def warped_segment(bank: ExemplarBank, segment: int, size: tuple[int, int], shif
     if y1 <= y0 or x1 <= x0:
         return np.zeros((*size, 3), np.uint8), np.zeros(size, bool)
     target = (size[1], size[0])
-    rgb = np.asarray(Image.fromarray(photo[y0:y1, x0:x1]).resize(target, Image.Resampling.BILINEAR))
+    rgb = np.asarray(Image.fromarray(photo[y0:y1, x0:x1]).resize(target, resample))
     mask_image = Image.fromarray(labels[y0:y1, x0:x1] == bank.seg_class[segment])
     mask = np.asarray(mask_image.resize(target, Image.Resampling.NEAREST))
     if gain is not None:

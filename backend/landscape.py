@@ -30,7 +30,7 @@ from scipy import ndimage
 from backend import gradient_domain
 from backend import patch_synthesis as kernels
 from backend.cloud_snow import CloudSnowIds, apply_cloud_snow
-from backend.hybrid import (NO_SEGMENT, ExemplarBank, colour_style, connected_regions, ranked_segments,
+from backend.hybrid import (NO_SEGMENT, ExemplarBank, Region, colour_style, connected_regions, ranked_segments,
                             warped_segment)
 
 LAYOUT_GRID = 6  # retrieval compares class shares on a LAYOUT_GRID x LAYOUT_GRID grid
@@ -65,6 +65,9 @@ class SynthesisSettings:
     # A class the main exemplar has only at a smaller scale (`class_scale` below this share of the painting's)
     # brings an extra that has it large: a painted tree is not made of a distant tree line's pixels.
     min_scale_ratio: float = 0.75
+    # A painted class the main exemplar has less than this share of (of the painting's) brings an extra that
+    # has more. 0.75 mended some lakes copied from a strip of water but measured less photo-like (README).
+    min_main_share: float = 0.25
     style_strength: float = 0.0  # how far the picture's colour statistics move toward the style
     preset_style_strength: float = 0.9  # ... toward a preset's: a preset promises its thumbnail's look
     extra_colour_strength: float = 0.7
@@ -76,6 +79,12 @@ class SynthesisSettings:
     # Objects come from photos of a scene like the painting (a street brings cars, a field cows): the source
     # photo's layout distance counts this much beside its colour distance to the style.
     thing_context_weight: float = 0.4
+    # A painted object the frame does not cut takes an object its photo did not cut either, per side.
+    thing_cut_weight: float = 1.0
+    # The painted region's shape is the strongest cue to which object it is (a hull, not a sail); scene and
+    # colours (the two weights above) count this much of what they count for the hybrid's segments.
+    thing_photo_weight: float = 0.25
+    thing_surround_weight: float = 1.0  # per unit of L1 distance between the stuff around region and segment
 
 
 @dataclass
@@ -308,9 +317,16 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
             main = keep
         main_shares, main_style, main_scale = index.class_shares[main], bank.photo_styles[main], index.scales[main]
     chosen = [main]
+
+    def covers(photo_index: int, cls: int) -> bool:
+        shares, scale = ((main_shares, main_scale) if photo_index == main
+                         else (index.class_shares[photo_index], index.scales[photo_index]))
+        return bool(shares[cls] >= settings.min_main_share * target_shares[cls]
+                    and scale[cls] >= settings.min_scale_ratio * target_scale[cls])
+
+    # An extra chosen for one class serves any other it has enough of: the few extras allowed go further.
     for cls in np.flatnonzero(painted):
-        if cls in settings.thing_classes or (main_shares[cls] >= 0.25 * target_shares[cls]
-                                             and main_scale[cls] >= settings.min_scale_ratio * target_scale[cls]):
+        if cls in settings.thing_classes or any(covers(i, cls) for i in chosen):
             continue
         if len(chosen) > settings.max_extras:
             break
@@ -365,9 +381,9 @@ class _Sources:
 
 
 def _stacked_sources(exemplars: list[tuple[np.ndarray, np.ndarray]], canvas: int, stretch: tuple[float, float],
-             painted: np.ndarray, num_classes: int, radius: int) -> _Sources:
+             painted: np.ndarray, num_classes: int, radius: int, main_share: float) -> _Sources:
     """The exemplars with their longer side at `canvas`, then resized by `stretch` (y, x), stacked and padded
-    to one size."""
+    to one size. A class is copied from the main exemplar unless it has less than `main_share` of an extra's."""
     sizes = []
     for photo, _ in exemplars:
         base = canvas / max(photo.shape[:2])
@@ -391,9 +407,9 @@ def _stacked_sources(exemplars: list[tuple[np.ndarray, np.ndarray]], canvas: int
         centres[n, :h, :w][usable] = own[usable]
         guide[n, :h, :w] = _one_hot_guide(label_map, num_classes, (h, w))
     counts = np.stack([np.bincount(c.ravel(), minlength=kernels.INVALID + 1)[:num_classes] for c in centres])
-    # Each class is copied from one exemplar, its home: the main exemplar unless it has far less of the class
-    # than an extra. Pieces of one photo share its light; a sky patched from two photos is blotched.
-    home = np.where(counts[0] >= 0.25 * counts.max(0), 0, counts.argmax(0))
+    # Each class is copied from one exemplar, its home: the main exemplar unless it has less than `main_share`
+    # of an extra's. Pieces of one photo share its light; a sky patched from two photos is blotched.
+    home = np.where(counts[0] >= main_share * counts.max(0), 0, counts.argmax(0))
     home[counts.max(0) == 0] = -1
     for n in range(count):
         centres[n][(centres[n] < num_classes) & (home[np.minimum(centres[n], num_classes - 1)] != n)] = kernels.INVALID
@@ -425,6 +441,7 @@ class LandscapeRenderer:
         if cloud_snow is not None:
             self.seamless[[cloud_snow.cloud, cloud_snow.snow]] = True
         self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow)
+        self._thing_surroundings: np.ndarray | None = None  # see `thing_surroundings`, computed on first use
         self.level_sides = [max(4 * settings.radius, size // d) for d in settings.level_divisors]
         self._source_cache: OrderedDict[tuple, _Sources] = OrderedDict()
         self._lock = threading.Lock()
@@ -543,7 +560,8 @@ class LandscapeRenderer:
         # stretched along the axis the showing shrinks.
         level_scale = side / self.size
         stretch = (level_scale * max(aspect, 1.0), level_scale * max(1.0 / aspect, 1.0))
-        sources = _stacked_sources(exemplars, self.size, stretch, painted, self.num_classes, self.settings.radius)
+        sources = _stacked_sources(exemplars, self.size, stretch, painted, self.num_classes, self.settings.radius,
+                                   self.settings.min_main_share)
         with self._lock:
             self._source_cache[key] = sources
             while len(self._source_cache) > SOURCE_CACHE:
@@ -613,6 +631,27 @@ class LandscapeRenderer:
             joined = gradient_domain.screened_poisson(voted, gx, gy, cfg.tone_anchor)
             rgb[active] = joined[active]
 
+    def thing_surroundings(self) -> np.ndarray:
+        """float32 [segments, classes]: the stuff around each object segment of the human-labelled photos in
+        its own photo (`surrounding_classes`); other segments' rows are zero. Computed once per renderer."""
+        with self._lock:
+            if self._thing_surroundings is not None:
+                return self._thing_surroundings
+        bank = self.bank
+        table = np.zeros((len(bank.seg_class), self.num_classes), np.float32)
+        things = np.flatnonzero(np.isin(bank.seg_class, self.settings.thing_classes)
+                                & self.index.human_labelled[bank.seg_photo])
+        for photo in np.unique(bank.seg_photo[things]):
+            label_map = bank.label_map(int(photo))
+            for segment in things[bank.seg_photo[things] == photo]:
+                y0, x0, y1, x1 = (int(v) for v in bank.seg_box[segment])
+                mask = label_map[y0:y1, x0:x1] == bank.seg_class[segment]
+                table[segment] = surrounding_classes(label_map, Region(int(bank.seg_class[segment]), (y0, x0, y1, x1),
+                                                                       mask), self.num_classes)
+        with self._lock:
+            self._thing_surroundings = table
+        return table
+
     def _things(self, labels: np.ndarray, style: np.ndarray,
                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Foreground objects pasted whole at full size: (float32 [S, S, 3], bool [S, S] where pasted, the
@@ -622,22 +661,29 @@ class LandscapeRenderer:
         cfg = self.settings
         rgb = np.zeros((*labels.shape, 3), np.float32)
         mask = np.zeros(labels.shape, bool)
-        photo_distance = (np.linalg.norm(self.bank.photo_styles - style, axis=1)
-                          + cfg.thing_context_weight
-                          * photo_layout_distance(self.index, layout_descriptor(labels, self.num_classes),
-                                                  class_shares(labels, self.num_classes)))
+        photo_distance = cfg.thing_photo_weight * (
+            np.linalg.norm(self.bank.photo_styles - style, axis=1)
+            + cfg.thing_context_weight * photo_layout_distance(self.index, layout_descriptor(labels, self.num_classes),
+                                                               class_shares(labels, self.num_classes)))
         photo_distance = np.where(self.index.human_labelled, photo_distance, np.inf)
+        surroundings = self.thing_surroundings()
         rng = np.random.default_rng([seed, 1])
         things = np.isin(labels, cfg.thing_classes)
         for region in connected_regions(labels, self.num_classes, 12):
             if region.cls not in cfg.thing_classes:
                 continue
-            ranked = ranked_segments(self.bank, region, labels.shape, photo_distance, None)
+            # A cow stands on grass and a boat on water: what surrounds the painted region counts too.
+            around = surrounding_classes(labels, region, self.num_classes)
+            surround_cost = cfg.thing_surround_weight * np.abs(surroundings - around).sum(1)
+            ranked = ranked_segments(self.bank, region, labels.shape, photo_distance, None, cfg.thing_cut_weight,
+                                     surround_cost)
             if ranked.size == 0:
                 continue
             segment = int(ranked[rng.integers(min(3, ranked.size))])
             y0, x0, y1, x1 = region.box
-            patch, segment_mask = warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), None)
+            # Lanczos, as for the stuff's exemplars: an object is as sharp as its photo has it.
+            patch, segment_mask = warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), None,
+                                                 Image.Resampling.LANCZOS)
             paste = region.mask & segment_mask
             rgb[y0:y1, x0:x1][paste] = patch[paste] / 255.0
             mask[y0:y1, x0:x1] |= paste
@@ -648,6 +694,20 @@ class LandscapeRenderer:
         stuff_labels = labels.copy()
         stuff_labels[leftover] = labels[rows[leftover], cols[leftover]]
         return rgb, mask, stuff_labels
+
+
+def surrounding_classes(labels: np.ndarray, region: Region, num_classes: int) -> np.ndarray:
+    """float32 [num_classes]: the class shares of a ring around a region (a quarter of its box's shorter side
+    wide, at least 2 pixels), over its pixels of a class other than the region's."""
+    y0, x0, y1, x1 = region.box
+    margin = max(2, min(y1 - y0, x1 - x0) // 4)
+    top, left = max(0, y0 - margin), max(0, x0 - margin)
+    window = labels[top:min(labels.shape[0], y1 + margin), left:min(labels.shape[1], x1 + margin)]
+    inside = np.zeros(window.shape, bool)
+    inside[y0 - top:y1 - top, x0 - left:x1 - left] = region.mask
+    ring = ndimage.binary_dilation(inside, iterations=margin) & ~inside & (window < num_classes) & (window != region.cls)
+    shares = np.bincount(window[ring], minlength=num_classes)[:num_classes].astype(np.float32)
+    return shares / max(shares.sum(), 1.0)
 
 
 def _feathered(rgb: np.ndarray, pasted: np.ndarray) -> np.ndarray:

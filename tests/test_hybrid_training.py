@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from backend.cards import load_card
-from backend.hybrid import (MIN_REGION_PIXELS, Augmentation, ExemplarBank, ranked_segments, colour_style, compose,
-                            connected_regions)
+from backend.hybrid import (MIN_REGION_PIXELS, Augmentation, ExemplarBank, Region, ranked_segments, colour_style,
+                            compose, connected_regions, frame_cut)
 from model_training.config import HybridModelConfig
 from model_training.exemplar_bank import BankConfig, build_bank, scaled_pair
 from model_training.data.folders import LabelPhotoFolder
@@ -102,6 +102,30 @@ def test_style_pulls_retrieval_towards_photos_of_its_colours(fixture_data, bank_
                 assert ranks[0][0] <= ranks[1][0]
                 moved += int(ranks[0][0] < ranks[1][0])
     assert moved > 0
+
+
+def test_a_region_inside_the_frame_takes_whole_segments_first_when_asked(bank_path):
+    """With a cost for cut sides, a segment its photo cut off loses to a whole one, even from a photo of colours
+    further from the style (the fixture's hills run off some photos' edges, not others')."""
+    bank = ExemplarBank.load(bank_path)
+    frame = (48, 64)
+    region = Region(6, (12, 16, 36, 48), np.ones((24, 32), bool))
+    assert not frame_cut(np.array(region.box), *frame).any()
+    hills = np.flatnonzero(bank.seg_class == 6)
+    cut = bank.seg_cut[hills].any(1)
+    assert cut.any() and (~cut).any()
+    only_cut_hills = np.setdiff1d(bank.seg_photo[hills[cut]], bank.seg_photo[hills[~cut]])
+    distances = np.where(np.isin(np.arange(bank.num_photos), only_cut_hills), 0.0, 1.0)
+    plain = ranked_segments(bank, region, frame, distances, None)
+    whole_first = ranked_segments(bank, region, frame, distances, None, cut_weight=10.0)
+    assert sorted(plain) == sorted(whole_first)
+    assert bank.seg_cut[plain[0]].any()  # the style alone prefers a cut hill
+    assert not bank.seg_cut[whole_first[0]].any()
+
+
+def test_frame_cut_names_the_sides_a_box_meets():
+    cut = frame_cut(np.array([[0, 5, 10, 64], [3, 0, 64, 20], [2, 2, 10, 10]]), 64, 64)
+    assert cut.tolist() == [[True, False, False, True], [False, True, True, False], [False, False, False, False]]
 
 
 def test_the_untrained_refiner_returns_the_canvas():

@@ -18,7 +18,7 @@ from backend.landscape import (USER_PHOTO, LandscapeRenderer, RenderState, Style
 from tests.helpers import decode, label_png, make_client, stripes
 from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID, SPADE_ID
 
-SKY, TREE, GRASS, WATER = 0, 1, 3, 4
+SKY, TREE, GRASS, WATER, OBJECT = 0, 1, 3, 4, 7
 
 
 def painting(size: int = 64) -> np.ndarray:
@@ -407,3 +407,18 @@ def test_a_sliver_of_a_picture_stretches_the_exemplars_only_so_far(renderer: Lan
     frames = list(renderer.frames(labels, style_of(renderer, 2), 2, state, aspect=1 / 4000))
     assert frames[-1].rgb.shape == (64, 64, 3)
     assert state.key[1][-1] == 0.25  # the aspect is held at 1 : 4
+
+
+def test_the_stuff_around_a_painted_object_is_read_from_a_ring_beside_it():
+    from backend.hybrid import Region
+    from backend.landscape import surrounding_classes
+
+    labels = np.full((40, 40), GRASS, np.uint8)
+    labels[:10] = SKY
+    labels[20:28, 16:24] = OBJECT
+    around = surrounding_classes(labels, Region(OBJECT, (20, 16, 28, 24), np.ones((8, 8), bool)), 8)
+    assert around[GRASS] == pytest.approx(1.0) and around[OBJECT] == 0  # a cow in a field: all grass
+    near_sky = labels.copy()
+    near_sky[:19] = SKY
+    around = surrounding_classes(near_sky, Region(OBJECT, (20, 16, 28, 24), np.ones((8, 8), bool)), 8)
+    assert around.sum() == pytest.approx(1.0) and 0 < around[SKY] < around[GRASS]
