@@ -81,8 +81,9 @@ class SynthesisSettings:
     thing_context_weight: float = 0.4
     # A painted object the frame does not cut takes an object its photo did not cut either, per side.
     thing_cut_weight: float = 1.0
-    # The painted region's shape is the strongest cue to which object it is (a hull, not a sail); scene and
-    # colours (the two weights above) count this much of what they count for the hybrid's segments.
+    # The painted region's shape is the strongest cue to which object it is (a hull, not a sail); the source
+    # photo's colour distance and layout distance (weighted by `thing_context_weight`) count this much of
+    # what they count for the hybrid's segments.
     thing_photo_weight: float = 0.25
     thing_surround_weight: float = 1.0  # per unit of L1 distance between the stuff around region and segment
 
