@@ -6,7 +6,8 @@
 2. Stuff (sky, trees, grass, water, mountains, roads, buildings) by label-guided patch synthesis
    (`backend.patch_synthesis`), coarse to fine; each pixel is finally a copy of a matched exemplar pixel.
 3. Things (foreground objects) are pasted whole: one retrieved segment of the human-labelled photos per
-   painted region, so a car region gets one car, not a crowd of car patches.
+   painted region, so a car region gets one car, not a crowd of car patches; in its own proportions,
+   standing where the region stands, in the main exemplar's light.
 4. The picture's colour statistics are moved toward the style (a preset's thumbnail, a seed's draw or an
    uploaded photo), part of the way.
 
@@ -17,6 +18,7 @@ again only around what changed.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -30,8 +32,8 @@ from scipy import ndimage
 from backend import gradient_domain
 from backend import patch_synthesis as kernels
 from backend.cloud_snow import CloudSnowIds, apply_cloud_snow
-from backend.hybrid import (NO_SEGMENT, ExemplarBank, Region, colour_style, connected_regions, ranked_segments,
-                            warped_segment)
+from backend.hybrid import (NO_SEGMENT, SHAPE_GRID, ExemplarBank, Region, colour_style, connected_regions, frame_cut,
+                            ranked_segments, warped_segment)
 
 LAYOUT_GRID = 6  # retrieval compares class shares on a LAYOUT_GRID x LAYOUT_GRID grid
 GUIDE_SIZE = 32  # blurred label context is computed at this size, then resized
@@ -60,6 +62,9 @@ class SynthesisSettings:
     style_weight: float = 1.5
     max_extras: int = 3
     min_label_agreement: float = 0.6  # a segmenter-labelled photo below this is never an exemplar
+    # A photo with less fine detail than this (`fine_detail`) is never an exemplar: 12 of the shipped bank's
+    # 1372 (night skies, long exposures, macro blur; 3 of its 572 Stanford photos).
+    min_fine_detail: float = 3.0
     keep_margin: float = 0.15  # retrieval score a live painter's main exemplar may lose before it is swapped
     min_class_share: float = 0.002  # a painted class smaller than this share of the frame brings no extra
     # A class the main exemplar has only at a smaller scale (`class_scale` below this share of the painting's)
@@ -71,6 +76,9 @@ class SynthesisSettings:
     style_strength: float = 0.0  # how far the picture's colour statistics move toward the style
     preset_style_strength: float = 0.9  # ... toward a preset's: a preset promises its thumbnail's look
     extra_colour_strength: float = 0.7
+    # A pasted object's colours move this far toward the main exemplar's light, by the transform that moves
+    # its whole photo's statistics there (as an extra's): a car keeps its red, not its photo's white balance.
+    thing_colour_strength: float = 0.7
     thing_classes: tuple[int, ...] = (7,)
     # Classes whose seams are joined without a step in light (a sky, a road); the rest keep the steps the
     # patches agree on, since a building's or a tree's edges may run along a seam. Cloud and snow join too.
@@ -86,6 +94,10 @@ class SynthesisSettings:
     # what they count for the hybrid's segments.
     thing_photo_weight: float = 0.25
     thing_surround_weight: float = 1.0  # per unit of L1 distance between the stuff around region and segment
+    # A painted object takes a whole object in its own proportions where that covers the region this well
+    # (intersection over union); else the object is fitted to the region's box and cut to its outline.
+    thing_whole_min_iou: float = 0.4
+    thing_candidates: int = 8  # the best-ranked objects that are tried whole against the region's outline
 
 
 @dataclass
@@ -187,11 +199,11 @@ def human_labelled(bank: ExemplarBank) -> np.ndarray:
 
 
 class SceneIndex:
-    """Each bank photo's layout descriptor and class shares, for retrieval, and whether its labels can be
-    trusted (see `label_agreement`)."""
+    """Each bank photo's layout descriptor and class shares, for retrieval, whether its labels can be
+    trusted (see `label_agreement`), and whether it is sharp enough to copy (`detailed`)."""
 
     def __init__(self, bank: ExemplarBank, num_classes: int, min_agreement: float,
-                 cloud_snow: CloudSnowIds | None = None):
+                 cloud_snow: CloudSnowIds | None = None, min_fine_detail: float = 0.0):
         stored = all(name in bank.arrays for name in INDEX_ARRAYS)
         arrays = bank.arrays if stored else index_arrays(bank, num_classes, cloud_snow)
         self.num_classes = num_classes
@@ -205,6 +217,29 @@ class SceneIndex:
         self.weather_classes = () if cloud_snow is None else (cloud_snow.cloud, cloud_snow.snow)
         self.human_labelled = human_labelled(bank)
         self.trusted = self.human_labelled | (self.agreement >= min_agreement)
+        self.min_fine_detail = min_fine_detail
+        self._fine_detail: dict[int, float] = {}  # measured the first time retrieval considers a photo
+
+    def detailed(self, bank: ExemplarBank, index: int) -> bool:
+        """Whether a bank photo has a photo's fine detail (`fine_detail`): a long exposure's smooth sea, a
+        night sky or a macro shot's blur makes a smeared picture."""
+        if index == USER_PHOTO:
+            return True
+        if index not in self._fine_detail:
+            self._fine_detail[index] = fine_detail(bank.photo(index)[0])
+        return self._fine_detail[index] >= self.min_fine_detail
+
+
+def fine_detail(photo: np.ndarray) -> float:
+    """The grey levels' RMS difference from their 1-px Gaussian blur, with the photo's longer side brought to
+    256 px first (0..255 scale). The human-labelled Stanford photos measure 3.9 and more but for 1 in 100."""
+    grey = Image.fromarray(photo).convert("L")
+    scale = 256 / max(grey.size)
+    if scale < 1:
+        grey = grey.resize((max(1, round(grey.size[0] * scale)), max(1, round(grey.size[1] * scale))),
+                           Image.Resampling.BILINEAR)
+    values = np.asarray(grey, np.float32)
+    return float(np.sqrt(((values - ndimage.gaussian_filter(values, 1.0)) ** 2).mean()))
 
 
 BLOCK_GRID = 24  # label agreement judges blocks of a photo on a BLOCK_GRID x BLOCK_GRID grid
@@ -312,6 +347,9 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         score = layout_distance + settings.style_weight * style_distance + 0.5 * missing
         score[~index.trusted] = np.inf
         ranked = np.argsort(score, kind="stable")
+        detailed = [int(i) for i in itertools.islice((i for i in ranked if np.isfinite(score[i])
+                                                      and index.detailed(bank, int(i))), settings.top_k)]
+        ranked = detailed or ranked  # a bank of only smooth photos still paints
         rng = np.random.default_rng(seed)
         main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
         if keep is not None and keep != USER_PHOTO and score[keep] <= score[main] + settings.keep_margin:
@@ -339,9 +377,21 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         extra_score[(have <= 0) | ~index.trusted] = np.inf
         extra_score[[c for c in chosen if c != USER_PHOTO]] = np.inf
         best = int(np.argmin(extra_score))
+        while np.isfinite(extra_score[best]) and not index.detailed(bank, best):
+            extra_score[best] = np.inf
+            best = int(np.argmin(extra_score))
         if np.isfinite(extra_score[best]):
             chosen.append(best)
     return chosen
+
+
+def _moved_toward(source: np.ndarray, target: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """(scale [3], offset [3]) of the per-channel affine map in [0, 1] that moves colour statistics `source`
+    (6 numbers: means then stds) `strength` of the way to `target`, as `_colour_moved` does."""
+    goal_mean = (1 - strength) * source[:3] + strength * target[:3]
+    goal_std = (1 - strength) * source[3:] + strength * target[3:]
+    scale = goal_std / (source[3:] + 1e-4)
+    return scale.astype(np.float32), (goal_mean - scale * source[:3]).astype(np.float32)
 
 
 def _colour_moved(rgb: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
@@ -441,7 +491,7 @@ class LandscapeRenderer:
         self.seamless[[c for c in settings.seamless_classes if c < num_classes]] = True
         if cloud_snow is not None:
             self.seamless[[cloud_snow.cloud, cloud_snow.snow]] = True
-        self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow)
+        self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow, settings.min_fine_detail)
         self._thing_surroundings: np.ndarray | None = None  # see `thing_surroundings`, computed on first use
         self.level_sides = [max(4 * settings.radius, size // d) for d in settings.level_divisors]
         self._source_cache: OrderedDict[tuple, _Sources] = OrderedDict()
@@ -495,7 +545,8 @@ class LandscapeRenderer:
         exemplars: list = []  # decoded on the first level whose stacked sources are not cached
         painted = np.zeros(self.num_classes, bool)
         painted[np.unique(labels[labels < self.num_classes])] = True
-        things_rgb, things_mask, labels = self._things(labels, style, seed)
+        main_style = self._main_style(chosen, photo)
+        things_rgb, things_mask, labels = self._things(labels, style, seed, main_style, aspect)
         strength = cfg.preset_style_strength if preset else cfg.style_strength
         new_levels: list[_Level] = []
         previous: tuple[_Level, _Sources] | None = None  # the coarser level and its sources
@@ -569,13 +620,17 @@ class LandscapeRenderer:
                 self._source_cache.popitem(last=False)
         return sources
 
+    def _main_style(self, chosen: list[int], photo: StylePhoto | None) -> np.ndarray:
+        """[6]: the main exemplar's colour statistics, the light the other photos' pixels are moved toward."""
+        return colour_style(photo.rgb) if chosen[0] == USER_PHOTO else self.bank.photo_styles[chosen[0]]
+
     def _exemplars(self, chosen: list[int], photo: StylePhoto | None,
                    weather: Weather) -> list[tuple[np.ndarray, np.ndarray]]:
         """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's."""
         cfg = self.settings
         exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else bank_labels(self.bank, index, self.cloud_snow, weather)
                      for index in chosen]
-        main_style = colour_style(photo.rgb) if chosen[0] == USER_PHOTO else self.bank.photo_styles[chosen[0]]
+        main_style = self._main_style(chosen, photo)
         for i in range(1, len(exemplars)):
             rgb, labels = exemplars[i]
             moved = _colour_moved(rgb.astype(np.float32) / 255, main_style, cfg.extra_colour_strength)
@@ -632,6 +687,18 @@ class LandscapeRenderer:
             joined = gradient_domain.screened_poisson(voted, gx, gy, cfg.tone_anchor)
             rgb[active] = joined[active]
 
+    def _placed_thing(self, segment: int, region: Region, frame_shape: tuple[int, int], aspect: float,
+                      gain: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, tuple[slice, slice]]:
+        """A segment whole at its `placed_box` for the region: (uint8 rgb, bool mask, the frame's slices they
+        cover), cropped to the frame."""
+        y0, x0, y1, x1 = placed_box(region.box, self.bank.seg_box[segment], frame_shape, aspect)
+        # Lanczos, as for the stuff's exemplars: an object is as sharp as its photo has it.
+        patch, paste = warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), gain, Image.Resampling.LANCZOS)
+        inside = (slice(max(0, -y0), paste.shape[0] - max(0, y1 - frame_shape[0])),
+                  slice(max(0, -x0), paste.shape[1] - max(0, x1 - frame_shape[1])))
+        frame = (slice(max(0, y0), min(y1, frame_shape[0])), slice(max(0, x0), min(x1, frame_shape[1])))
+        return patch[inside], paste[inside], frame
+
     def thing_surroundings(self) -> np.ndarray:
         """float32 [segments, classes]: the stuff around each object segment of the human-labelled photos in
         its own photo (`surrounding_classes`); other segments' rows are zero. Computed once per renderer."""
@@ -653,12 +720,13 @@ class LandscapeRenderer:
             self._thing_surroundings = table
         return table
 
-    def _things(self, labels: np.ndarray, style: np.ndarray,
-                seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _things(self, labels: np.ndarray, style: np.ndarray, seed: int, main_style: np.ndarray,
+                aspect: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Foreground objects pasted whole at full size: (float32 [S, S, 3], bool [S, S] where pasted, the
-        label map for the stuff). A painted object region takes one retrieved object's own pixels (its
-        segment's mask warped onto the region's box); the rest of the region is left to the stuff around
-        it, so an object is never a rectangle cut out of another photo."""
+        label map for the stuff). A painted object region takes one retrieved object, whole and in its own
+        proportions as shown at `aspect` (`placed_box`), standing where the region stands; what of the region
+        it leaves is left to the stuff around it, so an object is never a rectangle cut out of another photo,
+        nor a person cut to a cow's outline."""
         cfg = self.settings
         rgb = np.zeros((*labels.shape, 3), np.float32)
         mask = np.zeros(labels.shape, bool)
@@ -670,24 +738,38 @@ class LandscapeRenderer:
         surroundings = self.thing_surroundings()
         rng = np.random.default_rng([seed, 1])
         things = np.isin(labels, cfg.thing_classes)
+        used: list[int] = []
         for region in connected_regions(labels, self.num_classes, 12):
             if region.cls not in cfg.thing_classes:
                 continue
             # A cow stands on grass and a boat on water: what surrounds the painted region counts too.
             around = surrounding_classes(labels, region, self.num_classes)
             surround_cost = cfg.thing_surround_weight * np.abs(surroundings - around).sum(1)
+            surround_cost[used] = np.inf  # two painted cars are two cars, not one twice
             ranked = ranked_segments(self.bank, region, labels.shape, photo_distance, None, cfg.thing_cut_weight,
                                      surround_cost)
             if ranked.size == 0:
                 continue
-            segment = int(ranked[rng.integers(min(3, ranked.size))])
-            y0, x0, y1, x1 = region.box
-            # Lanczos, as for the stuff's exemplars: an object is as sharp as its photo has it.
-            patch, segment_mask = warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), None,
-                                                 Image.Resampling.LANCZOS)
-            paste = region.mask & segment_mask
-            rgb[y0:y1, x0:x1][paste] = patch[paste] / 255.0
-            mask[y0:y1, x0:x1] |= paste
+            # Of the best few, those that cover the region whole in their own proportions come first.
+            candidates = ranked[:cfg.thing_candidates]
+            fits = [whole_fit(self.bank, int(c), region, labels.shape, aspect) for c in candidates]
+            candidates = candidates[np.argsort(-np.asarray(fits), kind="stable")]
+            segment = int(candidates[rng.integers(min(3, candidates.size))])
+            used.append(segment)
+            gain = _moved_toward(self.bank.photo_styles[self.bank.seg_photo[segment]], main_style,
+                                 cfg.thing_colour_strength)
+            patch, paste, frame = self._placed_thing(segment, region, labels.shape, aspect, gain)
+            region_mask = labels[frame] == region.cls
+            if (paste & region_mask).sum() < cfg.thing_whole_min_iou * (paste | region_mask).sum():
+                # No whole object fits the outline (a lamp post painted joined to the cars beside it): the
+                # segment is fitted to the region's box and cut to it instead.
+                y0, x0, y1, x1 = region.box
+                patch, paste = warped_segment(self.bank, segment, (y1 - y0, x1 - x0), (0, 0), gain,
+                                              Image.Resampling.LANCZOS)
+                paste = paste & region.mask
+                frame = (slice(y0, y1), slice(x0, x1))
+            rgb[frame][paste] = patch[paste] / 255.0
+            mask[frame] |= paste
         leftover = things & ~mask
         if not leftover.any() or things.all():
             return rgb, mask, labels
@@ -695,6 +777,54 @@ class LandscapeRenderer:
         stuff_labels = labels.copy()
         stuff_labels[leftover] = labels[rows[leftover], cols[leftover]]
         return rgb, mask, stuff_labels
+
+
+def placed_box(region_box: tuple[int, int, int, int], segment_box: np.ndarray, frame: tuple[int, int],
+               aspect: float, max_overhang: float = 1.25) -> tuple[int, int, int, int]:
+    """Where a segment (its box in its own photo, y0, x0, y1, x1) goes for a painted region (its box on the
+    square canvas shown at `aspect`): scaled evenly, so that shown it keeps its proportions, to the region's
+    area (at most `max_overhang` of the region's height or width), standing on the region's bottom, centred
+    across it; a side the frame cuts the region at holds the segment's edge there (a car the frame cuts
+    stays cut at the frame, not set adrift). The box may reach outside the frame."""
+    y0, x0, y1, x1 = region_box
+    height, width = y1 - y0, x1 - x0
+    seg_height, seg_width = float(segment_box[2] - segment_box[0]), float(segment_box[3] - segment_box[1])
+    # On the square canvas a shape keeps its proportions when its height is stretched by `aspect` (wide
+    # pictures) or its width by 1 / `aspect` (tall ones), as the exemplars' textures are.
+    stretch_y, stretch_x = max(aspect, 1.0), max(1.0 / aspect, 1.0)
+    scale = min(np.sqrt(height * width / (seg_height * seg_width * stretch_y * stretch_x)),
+                max_overhang * height / (seg_height * stretch_y), max_overhang * width / (seg_width * stretch_x))
+    new_height = max(1, round(seg_height * scale * stretch_y))
+    new_width = max(1, round(seg_width * scale * stretch_x))
+    top, left, bottom, right = frame_cut(np.array(region_box), *frame)[0]
+    new_y0 = y0 if top and not bottom else y1 - new_height
+    if left and not right:
+        new_x0 = x0
+    elif right and not left:
+        new_x0 = x1 - new_width
+    else:
+        new_x0 = (x0 + x1 - new_width) // 2
+    return new_y0, new_x0, new_y0 + new_height, new_x0 + new_width
+
+
+def whole_fit(bank: ExemplarBank, segment: int, region: Region, frame: tuple[int, int], aspect: float) -> float:
+    """Intersection over union of a region and a segment's outline (its stored shape descriptor) placed
+    whole at its `placed_box`: how well the object fits without being cut."""
+    y0, x0, y1, x1 = placed_box(region.box, bank.seg_box[segment], frame, aspect)
+    coverage = Image.fromarray(bank.seg_shape[segment].reshape(SHAPE_GRID, SHAPE_GRID))
+    outline = np.asarray(coverage.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR)) >= 128
+    top, left = min(y0, region.box[0]), min(x0, region.box[1])
+    bottom, right = max(y1, region.box[2]), max(x1, region.box[3])
+    placed = np.zeros((bottom - top, right - left), bool)
+    placed[y0 - top:y1 - top, x0 - left:x1 - left] = outline
+    painted = np.zeros_like(placed)
+    ry0, rx0, ry1, rx1 = region.box
+    painted[ry0 - top:ry1 - top, rx0 - left:rx1 - left] = region.mask
+    # The frame crops both alike: what lies outside it counts for neither.
+    inside = np.zeros_like(placed)
+    inside[max(0, -top):frame[0] - top, max(0, -left):frame[1] - left] = True
+    placed &= inside
+    return float((placed & painted).sum() / max((placed | painted).sum(), 1))
 
 
 def surrounding_classes(labels: np.ndarray, region: Region, num_classes: int) -> np.ndarray:

@@ -422,3 +422,101 @@ def test_the_stuff_around_a_painted_object_is_read_from_a_ring_beside_it():
     near_sky[:19] = SKY
     around = surrounding_classes(near_sky, Region(OBJECT, (20, 16, 28, 24), np.ones((8, 8), bool)), 8)
     assert around.sum() == pytest.approx(1.0) and 0 < around[SKY] < around[GRASS]
+
+
+def test_an_object_is_placed_whole_in_its_own_proportions_standing_where_the_region_stands():
+    from backend.landscape import placed_box
+
+    # A segment twice as wide as tall, for a region 20 x 40 on a square canvas shown square: it fills the box.
+    assert placed_box((30, 10, 50, 50), np.array([0, 0, 10, 20]), (64, 64), 1.0) == (30, 10, 50, 50)
+    # Shown at 4 : 3 the canvas is squashed in height when shown, so the object is drawn 4/3 taller on it.
+    y0, x0, y1, x1 = placed_box((30, 10, 50, 50), np.array([0, 0, 10, 20]), (64, 64), 4 / 3)
+    assert (y1 - y0) / (x1 - x0) == pytest.approx(0.5 * 4 / 3, abs=0.03) and y1 == 50
+    # A tall segment for a wide region: scaled to the region's area, but at most 1.25 x its height, standing
+    # on its bottom and centred across it.
+    y0, x0, y1, x1 = placed_box((40, 2, 50, 62), np.array([0, 0, 40, 10]), (64, 64), 1.0)
+    assert (y1, y1 - y0) == (50, 12) and abs((x0 + x1) / 2 - 32) <= 1
+    # A region the frame cuts at the left holds the object's edge there, not in the middle of nowhere.
+    y0, x0, y1, x1 = placed_box((20, 0, 40, 30), np.array([0, 0, 10, 10]), (64, 64), 1.0)
+    assert x0 == 0 and y1 == 40
+
+
+def test_an_object_fits_whole_where_its_outline_matches_the_region():
+    from backend.hybrid import Region, SHAPE_GRID
+    from backend.landscape import whole_fit
+
+    class Segments:  # the two fields whole_fit reads of a bank
+        seg_box = np.array([[0, 0, 16, 16], [0, 0, 16, 16]])
+        seg_shape = np.zeros((2, SHAPE_GRID * SHAPE_GRID), np.uint8)
+
+    Segments.seg_shape[0] = 255  # a square
+    Segments.seg_shape[1].reshape(SHAPE_GRID, SHAPE_GRID)[:, :4] = 255  # a post along the square's left side
+    region = Region(OBJECT, (10, 10, 30, 30), np.ones((20, 20), bool))
+    assert whole_fit(Segments, 0, region, (64, 64), 1.0) == pytest.approx(1.0)
+    assert whole_fit(Segments, 1, region, (64, 64), 1.0) == pytest.approx(0.25, abs=0.03)
+
+
+def test_a_pasted_object_takes_the_main_exemplars_light_by_its_photos_transform():
+    from backend.landscape import _colour_moved, _moved_toward
+
+    source = np.array([0.3, 0.4, 0.5, 0.1, 0.1, 0.1], np.float32)
+    target = np.array([0.6, 0.5, 0.4, 0.2, 0.1, 0.05], np.float32)
+    scale, offset = _moved_toward(source, target, 1.0)
+    rng = np.random.default_rng(0)
+    photo = np.clip(source[:3] + source[3:] * rng.standard_normal((4000, 3)), 0, 1).astype(np.float32)
+    moved = photo * scale + offset
+    assert np.allclose(moved.mean(0), target[:3], atol=0.02) and np.allclose(moved.std(0), target[3:], atol=0.02)
+    # the same map as moving the whole photo (a red car keeps its red relative to its scene)
+    assert np.allclose(_colour_moved(photo, colour_of(photo), 0.5), photo, atol=1e-3)
+    half = _moved_toward(source, target, 0.5)
+    assert np.allclose(half[0], (0.5 * source[3:] + 0.5 * target[3:]) / (source[3:] + 1e-4), atol=1e-4)
+
+
+def colour_of(rgb: np.ndarray) -> np.ndarray:
+    pixels = rgb.reshape(-1, 3)
+    return np.concatenate([pixels.mean(0), pixels.std(0)])
+
+
+def test_two_painted_objects_take_two_objects_not_one_twice(renderer: LandscapeRenderer, monkeypatch):
+    from dataclasses import replace
+
+    import backend.landscape as landscape
+
+    # The fixture bank has no objects: its buildings stand in for them, every photo taken as human-labelled.
+    building = 5
+    things = LandscapeRenderer(renderer.bank, renderer.num_classes, renderer.size,
+                               replace(renderer.settings, thing_classes=(building,)))
+    things.index.human_labelled[:] = True
+    labels = stripes(64, 64, [SKY, GRASS])
+    labels[36:52, 6:22] = building
+    labels[36:52, 40:56] = building
+    pasted = []
+    original = landscape.LandscapeRenderer._placed_thing
+
+    def recording(self, segment, *args, **kwargs):
+        pasted.append(segment)
+        return original(self, segment, *args, **kwargs)
+
+    monkeypatch.setattr(landscape.LandscapeRenderer, "_placed_thing", recording)
+    picture = things.render(labels, style_of(renderer, 0), 0)
+    assert len(pasted) == 2 and pasted[0] != pasted[1]
+    assert picture[labels == building].std() > 0
+
+
+def test_a_photo_without_a_photos_fine_detail_is_never_an_exemplar(renderer: LandscapeRenderer):
+    from scipy import ndimage
+
+    from backend.landscape import SceneIndex, fine_detail
+
+    rng = np.random.default_rng(0)
+    sharp = rng.integers(0, 256, (96, 128, 3)).astype(np.uint8)
+    smooth = ndimage.gaussian_filter(sharp.astype(np.float32), (3, 3, 0)).astype(np.uint8)  # a long exposure
+    assert fine_detail(sharp) > 10 * fine_detail(smooth)
+    labels, style = painting(), style_of(renderer, 0)
+    usual = retrieve(renderer.index, renderer.bank, labels, style, 0, renderer.settings)
+    index = SceneIndex(renderer.bank, renderer.num_classes, renderer.settings.min_label_agreement,
+                       min_fine_detail=1.0)
+    index._fine_detail = {photo: 2.0 for photo in range(renderer.bank.num_photos)}
+    index._fine_detail[usual[0]] = 0.5  # the usual main exemplar, as if it were a blurred one
+    chosen = retrieve(index, renderer.bank, labels, style, 0, renderer.settings)
+    assert usual[0] not in chosen and len(chosen) >= 1
