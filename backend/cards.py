@@ -130,7 +130,10 @@ class ModelCard(_Strict):
     title: str
     description: str
     input_kind: InputKind
-    size: int = Field(gt=0, le=2048)
+    size: int = Field(gt=0, le=2048)  # the side of the label maps (or photos, sketches) it reads
+    # The patch-synthesis renderer only: the side it paints at, larger than the label maps it reads, so that
+    # its exemplars' pixels are copied at their own resolution (None: `size`). See `picture_side`.
+    picture_size: int | None = Field(default=None, gt=0, le=2048)
     onnx: str | None = None  # None only for a hybrid painted by patch synthesis
     onnx_sha256: str | None = None
     renderer: HybridRenderer | None = None  # hybrids only; None means "refiner"
@@ -167,6 +170,8 @@ class ModelCard(_Strict):
             raise ValueError("only a hybrid model has an exemplar_bank")
         elif self.renderer is not None:
             raise ValueError("only a hybrid model has a renderer")
+        if self.picture_size is not None and not self.graphless:
+            raise ValueError("only the patch-synthesis renderer has a picture_size: a network paints at its size")
         if self.graphless != (self.onnx is None) or (self.onnx is None) != (self.onnx_sha256 is None):
             raise ValueError("onnx and onnx_sha256 are required, except for a hybrid painted by patch synthesis, "
                              "which has neither")
@@ -182,6 +187,11 @@ class ModelCard(_Strict):
     def graphless(self) -> bool:
         """True for the patch-synthesis renderer: no ONNX graph, the server paints from the bank alone."""
         return self.kind == "hybrid" and self.renderer == "patch-synthesis"
+
+    @property
+    def picture_side(self) -> int:
+        """The longer side of the pictures it returns."""
+        return self.picture_size or self.size
 
     def _check_hybrid(self) -> None:
         if self.input_kind != "labels":

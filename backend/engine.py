@@ -212,7 +212,7 @@ def _load_patch_synthesis(card: ModelCard, weights_dir: Path, threads: int) -> L
     bank = _load_bank(card, weights_dir)
     try:
         counts_as = {c.id: c.counts_as for c in card.label_set.classes if c.counts_as is not None}
-        renderer = LandscapeRenderer(bank, num_classes(card), card.size, threads=threads,
+        renderer = LandscapeRenderer(bank, num_classes(card), card.picture_side, threads=threads,
                                      cloud_snow=cloud_snow_ids(card.label_set), counts_as=counts_as)
         labels, style = class_bands(card), bank.random_style(0)
         latency_ms = _measure_latency_ms(lambda: renderer.render(labels, style, seed=0))

@@ -62,6 +62,9 @@ class SynthesisSettings:
     style_weight: float = 1.5
     max_extras: int = 3
     min_label_agreement: float = 0.6  # a segmenter-labelled photo below this is never an exemplar
+    # ... and a class of one whose blocks agree less than this is never copied from it: granite read as trees,
+    # a snowfield as trees or clouds as water (by eye, most segmenter-labelled trees below 0.7 are rock or snow).
+    min_class_agreement: float = 0.7
     # A photo with less fine detail than this (`fine_detail`) is never an exemplar: 12 of the shipped bank's
     # 1372 (night skies, long exposures, macro blur; 3 of its 572 Stanford photos).
     min_fine_detail: float = 3.0
@@ -135,7 +138,7 @@ class RenderState:
     levels: list[_Level] = field(default_factory=list)
 
 
-INDEX_ARRAYS = ("photo_layout", "photo_class_shares", "photo_label_agreement")
+INDEX_ARRAYS = ("photo_layout", "photo_class_shares", "photo_label_agreement", "photo_class_agreement")
 
 
 def grid_cells(shape: tuple[int, int], grid: int) -> np.ndarray:
@@ -171,7 +174,7 @@ def bank_labels(bank: ExemplarBank, index: int, cloud_snow: CloudSnowIds | None,
 
 def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds | None) -> dict[str, np.ndarray]:
     """What retrieval needs of every bank photo: its layout descriptor, class shares and label agreement (of
-    the segmenter's own labels). `python -m model_training landscape-card` stores them in the bank, so the
+    the segmenter's own labels, overall and per class). `python -m model_training landscape-card` stores them in the bank, so the
     server need not decode every photo at start-up; a bank without them (the tests' tiny ones) is indexed on
     loading."""
     layouts = np.zeros((bank.num_photos, num_classes * LAYOUT_GRID * LAYOUT_GRID), np.float32)
@@ -189,8 +192,9 @@ def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds 
             weather[~np.isin(weather, (cloud_snow.cloud, cloud_snow.snow))] = NO_SEGMENT
             layouts[index] += layout_descriptor(weather, num_classes)
             shares[index] += class_shares(weather, num_classes)
-    return {"photo_layout": layouts, "photo_class_shares": shares,
-            "photo_label_agreement": label_agreement(bank, segmenter_classes, human_labelled(bank)).astype(np.float32)}
+    agreement, per_class = label_agreement(bank, segmenter_classes, human_labelled(bank))
+    return {"photo_layout": layouts, "photo_class_shares": shares, "photo_label_agreement": agreement.astype(np.float32),
+            "photo_class_agreement": np.round(per_class * 100).astype(np.uint8)}  # percent: the bank stays small
 
 
 def human_labelled(bank: ExemplarBank) -> np.ndarray:
@@ -203,7 +207,7 @@ class SceneIndex:
     trusted (see `label_agreement`), and whether it is sharp enough to copy (`detailed`)."""
 
     def __init__(self, bank: ExemplarBank, num_classes: int, min_agreement: float,
-                 cloud_snow: CloudSnowIds | None = None, min_fine_detail: float = 0.0):
+                 cloud_snow: CloudSnowIds | None = None, min_fine_detail: float = 0.0, min_class_agreement: float = 0.0):
         stored = all(name in bank.arrays for name in INDEX_ARRAYS)
         arrays = bank.arrays if stored else index_arrays(bank, num_classes, cloud_snow)
         self.num_classes = num_classes
@@ -217,6 +221,16 @@ class SceneIndex:
         self.weather_classes = () if cloud_snow is None else (cloud_snow.cloud, cloud_snow.snow)
         self.human_labelled = human_labelled(bank)
         self.trusted = self.human_labelled | (self.agreement >= min_agreement)
+        # A class whose blocks disagree with the colour model is not copied from that photo: retrieval reads
+        # the photo as not having it (`trusted_shares`, `trusted_scales`). Cloud is trusted as its sky is.
+        per_class = np.asarray(arrays["photo_class_agreement"], np.float32) / 100
+        class_trusted = np.ones((bank.num_photos, num_classes), bool)
+        class_trusted[:, :per_class.shape[1]] = self.human_labelled[:, None] | (per_class >= min_class_agreement)
+        if cloud_snow is not None:
+            class_trusted[:, cloud_snow.cloud] = class_trusted[:, cloud_snow.sky]
+        self.class_trusted = class_trusted
+        self.trusted_shares = np.where(class_trusted, self.class_shares, 0.0)
+        self.trusted_scales = np.where(class_trusted, self.scales, 0.0)
         self.min_fine_detail = min_fine_detail
         self._fine_detail: dict[int, float] = {}  # measured the first time retrieval considers a photo
 
@@ -264,19 +278,21 @@ def _block_features(photo: np.ndarray, labels: np.ndarray, num_classes: int) -> 
     return np.column_stack([mean, spread, height_in_frame]), block_label
 
 
-def label_agreement(bank: ExemplarBank, num_classes: int, reference: np.ndarray) -> np.ndarray:
+def label_agreement(bank: ExemplarBank, num_classes: int, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per bank photo, the share of its labelled blocks whose label is among the two classes a colour,
-    texture and height model finds likeliest for the block. The model (a Gaussian per class) is fitted on
-    the `reference` photos, whose labels people drew; a photo labelled by a segmenter that read sky as
-    water, or rock as trees, disagrees with it where it erred."""
+    texture and height model finds likeliest for the block ([P]), and the same share for each class's blocks
+    ([P, num_classes]; 1 where a class has no block). The model (a Gaussian per class) is fitted on the
+    `reference` photos, whose labels people drew; a photo labelled by a segmenter that read sky as water, or
+    rock as trees, disagrees with it where it erred."""
     features, labels = [], []
     for index in range(bank.num_photos):
         photo, label_map = bank.photo(index, keep=False)
         f, l = _block_features(photo, label_map, num_classes)
         features.append(f)
         labels.append(l)
+    agreement, per_class = np.ones(bank.num_photos), np.ones((bank.num_photos, num_classes))
     if not reference.any():  # nothing to judge by: every photo is trusted
-        return np.ones(bank.num_photos)
+        return agreement, per_class
     reference_blocks = np.concatenate([f[l >= 0] for f, l, r in zip(features, labels, reference) if r])
     reference_labels = np.concatenate([l[l >= 0] for l, r in zip(labels, reference) if r])
     means, precisions, log_dets = [], [], []
@@ -288,7 +304,6 @@ def label_agreement(bank: ExemplarBank, num_classes: int, reference: np.ndarray)
         means.append(blocks.mean(0))
         precisions.append(np.linalg.inv(covariance))
         log_dets.append(np.linalg.slogdet(covariance)[1])
-    agreement = np.ones(bank.num_photos)
     for index, (f, l) in enumerate(zip(features, labels)):
         if not (l >= 0).any():
             agreement[index] = 0.0
@@ -296,9 +311,12 @@ def label_agreement(bank: ExemplarBank, num_classes: int, reference: np.ndarray)
         f, l = f[l >= 0], l[l >= 0]
         log_likelihood = np.stack([-0.5 * (np.einsum("bi,ij,bj->b", f - m, p, f - m) + d)
                                    for m, p, d in zip(means, precisions, log_dets)], 1)
-        top_two = np.argsort(-log_likelihood, axis=1)[:, :2]
-        agreement[index] = float((top_two == l[:, None]).any(1).mean())
-    return agreement
+        agrees = (np.argsort(-log_likelihood, axis=1)[:, :2] == l[:, None]).any(1)
+        agreement[index] = float(agrees.mean())
+        blocks = np.bincount(l, minlength=num_classes)
+        has = blocks > 0
+        per_class[index, has] = np.bincount(l, agrees, minlength=num_classes)[has] / blocks[has]
+    return agreement, per_class
 
 
 def layout_descriptor(labels: np.ndarray, num_classes: int) -> np.ndarray:
@@ -329,7 +347,8 @@ def photo_layout_distance(index: SceneIndex, layout: np.ndarray, target_shares: 
 
 def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: np.ndarray, seed: int,
              settings: SynthesisSettings, keep: int | None = None, photo: StylePhoto | None = None) -> list[int]:
-    """Bank photo indices: the main exemplar first, then one extra per painted class it lacks. A painter's
+    """Bank photo indices: the main exemplar first, then one extra per painted class it lacks (a class whose
+    labels a photo's pixels disagree with counts as lacking, `SceneIndex.class_trusted`). A painter's
     own photo is always the main exemplar (USER_PHOTO). A live painter's previous main exemplar (`keep`) stays
     while it scores nearly as well as the seed's pick, so a stroke does not swap the whole scene for a near tie."""
     num_classes = index.num_classes
@@ -343,7 +362,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         main_scale = class_scale(layout_descriptor(photo.labels, num_classes), num_classes)
     else:
         style_distance = np.linalg.norm(bank.photo_styles - np.asarray(style, np.float32), axis=1)
-        missing = (painted[None, :] & (index.class_shares < 0.25 * target_shares[None, :])).sum(1)
+        missing = (painted[None, :] & (index.trusted_shares < 0.25 * target_shares[None, :])).sum(1)
         score = layout_distance + settings.style_weight * style_distance + 0.5 * missing
         score[~index.trusted] = np.inf
         ranked = np.argsort(score, kind="stable")
@@ -354,12 +373,12 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
         if keep is not None and keep != USER_PHOTO and score[keep] <= score[main] + settings.keep_margin:
             main = keep
-        main_shares, main_style, main_scale = index.class_shares[main], bank.photo_styles[main], index.scales[main]
+        main_shares, main_style, main_scale = index.trusted_shares[main], bank.photo_styles[main], index.trusted_scales[main]
     chosen = [main]
 
     def covers(photo_index: int, cls: int) -> bool:
         shares, scale = ((main_shares, main_scale) if photo_index == main
-                         else (index.class_shares[photo_index], index.scales[photo_index]))
+                         else (index.trusted_shares[photo_index], index.trusted_scales[photo_index]))
         return bool(shares[cls] >= settings.min_main_share * target_shares[cls]
                     and scale[cls] >= settings.min_scale_ratio * target_scale[cls])
 
@@ -369,9 +388,9 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
             continue
         if len(chosen) > settings.max_extras:
             break
-        have = index.class_shares[:, cls]
+        have = index.trusted_shares[:, cls]
         extra_score = (-np.minimum(have / max(target_shares[cls], 1e-6), 1.0)
-                       - np.minimum(index.scales[:, cls] / max(target_scale[cls], 1e-6), 1.0)
+                       - np.minimum(index.trusted_scales[:, cls] / max(target_scale[cls], 1e-6), 1.0)
                        + np.linalg.norm(bank.photo_styles - main_style, axis=1)
                        + 0.3 * layout_distance)
         extra_score[(have <= 0) | ~index.trusted] = np.inf
@@ -387,7 +406,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
 
 def _moved_toward(source: np.ndarray, target: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
     """(scale [3], offset [3]) of the per-channel affine map in [0, 1] that moves colour statistics `source`
-    (6 numbers: means then stds) `strength` of the way to `target`, as `_colour_moved` does."""
+    (6 numbers: means then stds) `strength` of the way to `target` (`_colour_moved` applies it to pixels)."""
     goal_mean = (1 - strength) * source[:3] + strength * target[:3]
     goal_std = (1 - strength) * source[3:] + strength * target[3:]
     scale = goal_std / (source[3:] + 1e-4)
@@ -398,10 +417,8 @@ def _colour_moved(rgb: np.ndarray, target: np.ndarray, strength: float) -> np.nd
     """float [.., 3] in [0, 1] with its per-channel mean and std moved `strength` of the way to `target`
     (6 numbers: means then stds)."""
     pixels = rgb.reshape(-1, 3)
-    mean, std = pixels.mean(0), pixels.std(0) + 1e-4
-    goal_mean = (1 - strength) * mean + strength * target[:3]
-    goal_std = (1 - strength) * std + strength * target[3:]
-    return np.clip((rgb - mean) / std * goal_std + goal_mean, 0.0, 1.0).astype(np.float32)
+    scale, offset = _moved_toward(np.concatenate([pixels.mean(0), pixels.std(0)]), target, strength)
+    return np.clip(rgb * scale + offset, 0.0, 1.0).astype(np.float32)
 
 
 def _one_hot_guide(labels: np.ndarray, num_classes: int, size: tuple[int, int]) -> np.ndarray:
@@ -491,7 +508,8 @@ class LandscapeRenderer:
         self.seamless[[c for c in settings.seamless_classes if c < num_classes]] = True
         if cloud_snow is not None:
             self.seamless[[cloud_snow.cloud, cloud_snow.snow]] = True
-        self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow, settings.min_fine_detail)
+        self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow, settings.min_fine_detail,
+                                settings.min_class_agreement)
         self._thing_surroundings: np.ndarray | None = None  # see `thing_surroundings`, computed on first use
         self.level_sides = [max(4 * settings.radius, size // d) for d in settings.level_divisors]
         self._source_cache: OrderedDict[tuple, _Sources] = OrderedDict()
@@ -514,7 +532,8 @@ class LandscapeRenderer:
     def frames(self, labels: np.ndarray, style: np.ndarray, seed: int,
                state: RenderState | None = None, preset: bool = False,
                photo: StylePhoto | None = None, aspect: float = 1.0) -> Iterator[Frame]:
-        """A picture per pyramid level, coarse first. With a `state` from this painter's last picture and the
+        """A picture per pyramid level, coarse first, at the renderer's size whatever the label map's (square).
+        With a `state` from this painter's last picture and the
         same exemplars, only the neighbourhood of what changed is searched again. A painter's own `photo` is
         the main exemplar. `aspect`: the width / height the square picture is shown at (an upload's label map
         of 4:3 comes back 4:3); the exemplars are stretched against it, so that shown, their textures keep
@@ -522,7 +541,9 @@ class LandscapeRenderer:
         cfg = self.settings
         numba.set_num_threads(self.threads)
         style = np.asarray(style, np.float32)
-        labels = _unpainted_filled(np.array(labels, np.uint8), self.num_classes)  # writable, as the kernels expect
+        # A label map smaller than the picture (the painter's drawing) is enlarged to it: the exemplars are then
+        # copied at their own resolution, not shrunk to the drawing's.
+        labels = _unpainted_filled(_resized_labels(np.asarray(labels, np.uint8), self.size), self.num_classes)
         weather = Weather()
         if self.cloud_snow is not None:
             weather = Weather(cloud=bool((labels == self.cloud_snow.cloud).any()),
@@ -626,10 +647,17 @@ class LandscapeRenderer:
 
     def _exemplars(self, chosen: list[int], photo: StylePhoto | None,
                    weather: Weather) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's."""
+        """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's. A class an
+        exemplar's pixels disagree with is unlabelled there where another exemplar has it trusted."""
         cfg = self.settings
         exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else bank_labels(self.bank, index, self.cloud_snow, weather)
                      for index in chosen]
+        trusted = np.stack([np.ones(self.num_classes, bool) if index == USER_PHOTO else self.index.class_trusted[index]
+                            for index in chosen])
+        for n, (rgb, labels) in enumerate(exemplars):
+            distrusted = [cls for cls in np.flatnonzero(~trusted[n]) if trusted[:, cls].any()]
+            if distrusted:
+                exemplars[n] = (rgb, np.where(np.isin(labels, distrusted), NO_SEGMENT, labels).astype(np.uint8))
         main_style = self._main_style(chosen, photo)
         for i in range(1, len(exemplars)):
             rgb, labels = exemplars[i]

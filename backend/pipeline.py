@@ -226,9 +226,9 @@ def style_photo_segmenter(engine: InferenceEngine, model: LoadedModel) -> Loaded
 
 def read_style_photo(engine: InferenceEngine, model: LoadedModel, segmenter: LoadedModel, image: Image.Image,
                      key: str) -> tuple[StylePhoto, float]:
-    """A style photo at the renderer's scale (longer side = the card's size, as the bank's photos are) with
-    its labels, and the segmenter's milliseconds; `key` names the upload."""
-    scale = model.card.size / max(image.size)
+    """A style photo at the renderer's scale (longer side = the side it paints at, as the bank's photos are)
+    with its labels, and the segmenter's milliseconds; `key` names the upload."""
+    scale = model.card.picture_side / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     photo = image.resize(size, Image.Resampling.LANCZOS)
     labels, ms = engine.segment(segmenter, photo_tensor(photo, segmenter.card.size))
@@ -282,7 +282,7 @@ def translate_frames(engine: InferenceEngine, spec: TranslateSpec, data: bytes, 
             raise ApiError(422, "style: no style image given")
         spec, style_ms = with_style_image(engine, spec, style_image, limits)
     style = spec.style
-    size = output_size(input_size, spec.model.card.size)
+    size = output_size(input_size, spec.model.card.picture_side)
 
     def encoded(image: np.ndarray, model_ms: float, level: int = 1, levels: int = 1) -> Rendered:
         picture = tensor_to_rgb(image)

@@ -40,10 +40,11 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _landscape_card(args: argparse.Namespace) -> None:
-    from model_training.landscape_card import write_landscape_card
+    from model_training.landscape_card import PICTURE_SIZE, write_landscape_card
 
     card = write_landscape_card(Path(args.source), Path(args.out), Path(args.realism) if args.realism else None,
-                                " ".join(["python -m model_training", *sys.argv[1:]]), args.reindex)
+                                " ".join(["python -m model_training", *sys.argv[1:]]), args.reindex,
+                                args.picture_size or PICTURE_SIZE)
     print(f"{args.out}: {card.title}")
 
 
@@ -296,6 +297,9 @@ def main(argv: list[str] | None = None) -> None:
     landscape.add_argument("--realism", help="an evaluate-realism report (realism.json) with figures for it")
     landscape.add_argument("--reindex", action="store_true",
                            help="index the bank again even if it has an index (after rebuilding it, or a new rule)")
+    landscape.add_argument("--picture-size", type=int, default=None,
+                           help="the side it paints at, larger than the label maps it reads (default 320: the "
+                                "Stanford photos' own width)")
     landscape.set_defaults(handler=_landscape_card)
 
     looks = commands.add_parser("measure-presets",

@@ -21,6 +21,9 @@ from backend.landscape import INDEX_ARRAYS, SceneIndex, SynthesisSettings, index
 from model_training.labelsets import colourise
 
 MODEL_ID = "photo-landscape"
+# The side it paints at: the Stanford photos' own width, so that their pixels are copied at their own
+# resolution (painted at the hybrid's 256, a picture shown at a photo's 320 x 240 was enlarged 1.25 x).
+PICTURE_SIZE = 320
 
 
 def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) -> ModelCard:
@@ -42,10 +45,18 @@ def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) ->
         arrays["photo_layout"] = arrays["photo_layout"].astype(np.float16)
         np.savez(path, **arrays)
         bank = ExemplarBank.load(path)
-    index = SceneIndex(bank, classes, SynthesisSettings.min_label_agreement, cloud_snow)
+    settings = SynthesisSettings()
+    index = SceneIndex(bank, classes, settings.min_label_agreement, cloud_snow,
+                       min_class_agreement=settings.min_class_agreement)
     left_out = int((~index.trusted).sum())
     print(f"{path}: {left_out} of {int((~index.human_labelled).sum())} segmenter-labelled photos left out "
-          f"(label agreement < {SynthesisSettings.min_label_agreement})")
+          f"(label agreement < {settings.min_label_agreement})")
+    kept = index.trusted & ~index.human_labelled
+    distrusted = {c.name: f"{int((kept & (index.class_shares[:, c.id] > 0) & ~index.class_trusted[:, c.id]).sum())} of "
+                          f"{int((kept & (index.class_shares[:, c.id] > 0)).sum())}"
+                  for c in label_set.classes if c.id < bank.arrays["photo_class_agreement"].shape[1]}
+    print(f"{path}: of the others, a class is not copied from (its blocks' agreement < "
+          f"{settings.min_class_agreement}): {distrusted}")
     bank_spec = source.exemplar_bank.model_copy(update={"sha256": file_sha256(path)})
     source = source.model_copy(update={"exemplar_bank": bank_spec})
     write_card(source, source_card)
@@ -72,9 +83,10 @@ def write_cloud_snow_sheet(bank_path: Path, label_set: LabelSet, out: Path, per_
 
 
 def write_landscape_card(source_card: Path, out: Path, realism: Path | None, command: str,
-                         reindex: bool = False) -> ModelCard:
+                         reindex: bool = False, picture_size: int | None = None) -> ModelCard:
     """A card for the renderer beside `source_card` (a hybrid card whose bank and presets it shares), after
-    indexing the bank if it has no index yet, or again with `reindex` (`index_bank`)."""
+    indexing the bank if it has no index yet, or again with `reindex` (`index_bank`). `picture_size`: the side
+    it paints at (`PICTURE_SIZE` for the shipped one), None for the hybrid's."""
     label_set = with_cloud_and_snow(load_card(source_card).label_set)
     source = index_bank(source_card, label_set, reindex)
     bank_path = weights_file(Path(source_card).parent, source.exemplar_bank.file)
@@ -98,6 +110,7 @@ def write_landscape_card(source_card: Path, out: Path, realism: Path | None, com
                         "real photos chosen for your painting (label-guided patch synthesis), objects are pasted "
                         "whole. Server only."),
         "onnx": None, "onnx_sha256": None, "renderer": "patch-synthesis", "params": 0, "gmacs": 0.0,
+        "picture_size": picture_size,
         "label_set": label_set,
         "training": training, "metrics": metrics, "evaluation_command": evaluation,
         "samples": f"samples/{out.stem}.png",

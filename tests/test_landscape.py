@@ -46,7 +46,7 @@ def style_of(renderer: LandscapeRenderer, seed: int) -> np.ndarray:
 def test_card_has_no_graph_and_stores_the_bank_index(landscape_weights: Path, renderer: LandscapeRenderer):
     card = load_card(landscape_weights / f"{LANDSCAPE_ID}.json")
     assert card.graphless and card.onnx is None and card.server_only
-    assert {"photo_layout", "photo_class_shares", "photo_label_agreement"} <= set(renderer.bank.arrays)
+    assert {"photo_layout", "photo_class_shares", "photo_label_agreement", "photo_class_agreement"} <= set(renderer.bank.arrays)
     # The hybrid card sharing the bank still loads: its hash was updated with the bank.
     hybrid = load_card(landscape_weights / f"{HYBRID_ID}.json")
     assert hybrid.exemplar_bank.sha256 == card.exemplar_bank.sha256
@@ -154,6 +154,37 @@ def test_translate_returns_the_finished_picture(landscape_weights: Path):
         assert decode(response.content).size == (64, 64)
         models = {m["id"]: m for m in client.get("/models").json()["models"]}
         assert models[LANDSCAPE_ID]["state"] == "ready" and models[LANDSCAPE_ID]["kind"] == "hybrid"
+
+
+def test_a_renderer_with_a_larger_picture_size_paints_the_drawing_at_it(landscape_weights: Path, tmp_path: Path):
+    """The shipped renderer reads 256-px drawings and paints 320-px pictures, so that its exemplars are copied at
+    their own resolution: here 64 and 80."""
+    import shutil
+
+    from model_training.landscape_card import write_landscape_card
+
+    weights = tmp_path / "weights"
+    shutil.copytree(landscape_weights, weights)
+    write_landscape_card(weights / f"{HYBRID_ID}.json", weights / f"{LANDSCAPE_ID}.json", None, "test", picture_size=80)
+    with make_client(weights) as client:
+        model = {m["id"]: m for m in client.get("/models").json()["models"]}[LANDSCAPE_ID]
+        assert (model["size"], model["picture_size"]) == (64, 80)
+        wide = np.concatenate([painting(96), painting(96)[:, :48]], 1)  # 144 x 96: shown 3:2
+        response = client.post("/translate", data={"model": LANDSCAPE_ID, "seed": "7"},
+                               files={"image": ("labels.png", label_png(wide), "image/png")})
+        assert response.status_code == 200, response.text
+        assert decode(response.content).size == (80, 53)
+    renderer = InferenceEngine.load(weights, intra_op_threads=2, max_concurrent_runs=1).get(LANDSCAPE_ID).landscape
+    state = RenderState()
+    frames = list(renderer.frames(painting(64), style_of(renderer, 2), 2, state))
+    assert [f.rgb.shape for f in frames][-1] == (80, 80, 3) and state.labels.shape == (80, 80)
+    assert (state.labels == _resized(painting(64), 80)).all()
+
+
+def _resized(labels: np.ndarray, side: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(labels).resize((side, side), Image.Resampling.NEAREST))
 
 
 def test_ws_sends_frames_coarse_to_fine_then_the_result(landscape_weights: Path):
@@ -520,3 +551,69 @@ def test_a_photo_without_a_photos_fine_detail_is_never_an_exemplar(renderer: Lan
     index._fine_detail[usual[0]] = 0.5  # the usual main exemplar, as if it were a blurred one
     chosen = retrieve(index, renderer.bank, labels, style, 0, renderer.settings)
     assert usual[0] not in chosen and len(chosen) >= 1
+
+
+class _PhotoPairs:
+    """What label agreement reads of a bank: its photos with their labels."""
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]]):
+        self.pairs, self.num_photos = pairs, len(pairs)
+
+    def photo(self, index: int, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        return self.pairs[index]
+
+
+def test_label_agreement_is_measured_per_class_where_a_segmenter_erred():
+    from backend.landscape import label_agreement
+
+    rng = np.random.default_rng(0)
+    sky, tree, water = 0, 1, 2
+
+    def scene(lower: tuple[int, int, int], noise: float) -> np.ndarray:
+        photo = np.empty((96, 96, 3), np.float32)
+        photo[:48] = (110, 160, 230)
+        photo[48:] = lower
+        photo[48:] += rng.normal(0, noise, (48, 96, 3))
+        return np.clip(photo, 0, 255).astype(np.uint8)
+
+    halves = np.zeros((96, 96), np.uint8)
+    references = []
+    for lower, cls in [((40, 90, 40), tree), ((30, 50, 110), water)] * 6:
+        labels = halves.copy()
+        labels[48:] = cls
+        references.append((scene(lower, 25.0), labels))
+    # A segmenter read a clear sky's lower half as trees: its sky is right, its trees are not.
+    misread = halves.copy()
+    misread[48:] = tree
+    right = halves.copy()
+    right[48:] = tree
+    photos = _PhotoPairs(references + [(scene((110, 160, 230), 0.0), misread), (scene((40, 90, 40), 25.0), right)])
+    reference = np.array([True] * len(references) + [False, False])
+    overall, per_class = label_agreement(photos, 3, reference)
+    assert per_class.shape == (len(references) + 2, 3)
+    assert per_class[-2, sky] == 1.0 and per_class[-2, tree] < 0.2 and per_class[-2, water] == 1.0  # none
+    assert per_class[-1, tree] == 1.0 and overall[-1] == 1.0
+    assert overall[-2] == pytest.approx((per_class[-2, sky] + per_class[-2, tree]) / 2, abs=0.05)
+
+
+def test_a_class_whose_pixels_disagree_with_its_labels_is_taken_from_another_photo(renderer: LandscapeRenderer):
+    from backend.hybrid import ExemplarBank
+
+    labels, style = painting(), style_of(renderer, 0)
+    main = retrieve(renderer.index, renderer.bank, labels, style, 0, renderer.settings)[0]
+    agreement = renderer.bank.arrays["photo_class_agreement"].copy()
+    agreement[main, TREE] = 10  # percent: as if its trees were granite
+    bank = ExemplarBank({**renderer.bank.arrays, "photo_class_agreement": agreement})
+    distrusting = LandscapeRenderer(bank, renderer.num_classes, renderer.size, renderer.settings,
+                                    cloud_snow=renderer.cloud_snow, counts_as=renderer.counts_as)
+    index = distrusting.index
+    assert not index.class_trusted[main, TREE] and index.trusted_shares[main, TREE] == 0
+    assert index.class_trusted[main, SKY] and index.trusted_shares[main, SKY] == index.class_shares[main, SKY]
+    painted = np.isin(np.arange(renderer.num_classes), np.unique(labels))
+    for seed in range(4):
+        chosen = retrieve(index, bank, labels, style_of(renderer, seed), seed, distrusting.settings)
+        home = chosen[distrusting._sources(chosen, None, Weather(), [], 32, painted, 1.0).class_home[TREE]]
+        assert home != main and index.class_trusted[home, TREE], (seed, chosen)
+    # Chosen beside a photo whose trees it can trust, the distrusted photo's trees are copied for nothing.
+    sources = distrusting._sources([main, home], None, Weather(), [], 32, painted, 1.0)
+    assert not (sources.centres[0] == TREE).any() and (sources.centres[1] == TREE).any()

@@ -106,7 +106,7 @@ def test_shipped_model_loads_and_paints(client: TestClient, card_path: Path):
     response = client.post("/translate", data={"model": card.id}, files={"image": ("in.png", _png(upload))})
     assert response.status_code == 200, response.text
     picture = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(np.float32)
-    assert picture.shape == (card.size, card.size, 3)
+    assert picture.shape == (card.picture_side, card.picture_side, 3)
     assert np.isfinite(picture).all()
     assert picture.std() > 5, "the picture is (nearly) constant"
     assert picture.reshape(-1, 3).std(0).max() > 5

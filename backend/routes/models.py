@@ -33,7 +33,8 @@ class ModelOut(BaseModel):
     title: str | None = None
     description: str | None = None
     input_kind: str | None = None
-    size: int | None = None
+    size: int | None = None  # the side of the label maps (photos, sketches) it reads
+    picture_size: int | None = None  # the longer side of its pictures (the landscape renderer's: larger)
     label_set: LabelSet | None = None
     style_presets: list[StylePresetOut] = []
     z_dim: int | None = None
@@ -63,6 +64,7 @@ def _model_out(model: LoadedModel, root: str, engine: InferenceEngine) -> ModelO
                for p in card.style_presets]
     return ModelOut(id=model.id, state=model.state, error=model.error, kind=card.kind, title=card.title,
                     description=card.description, input_kind=card.input_kind, size=card.size,
+                    picture_size=card.picture_side,
                     label_set=card.label_set, style_presets=presets, z_dim=model.z_dim,
                     style_dim=model.style_dim, metrics=card.metrics,
                     paints_with_style_photo=pipeline.style_photo_segmenter(engine, model) is not None,

@@ -70,7 +70,9 @@ export function createModelPanel(page) {
     page.files.showFor(model, Boolean(segmenterFor(state.labelSet)));
     el("model-title").textContent = model.title;
     el("model-description").textContent = model.description;
-    el("model-note").textContent = `${model.size}×${model.size}`;
+    const pictureSize = model.picture_size ?? model.size;
+    el("model-note").textContent = pictureSize === model.size ? `${model.size}×${model.size}`
+      : `painted ${model.size}×${model.size}, pictures ${pictureSize}×${pictureSize}`;
 
     page.tools.setBrushSize(page.tools.brushSize() ?? DEFAULT_BRUSH[state.isSketch ? "sketch" : "labels"]);
     page.styles.renderStylePanel();
