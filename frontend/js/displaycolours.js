@@ -7,10 +7,13 @@ import { hexToRgb } from "./palette.js";
 
 /** Two colours closer than this (CIE76 ΔE, about "clearly different at a glance") count as twins. */
 export const MIN_COLOUR_DIFFERENCE = 20;
-/** Shown in class order, the background first in its own light grey; chosen to differ pairwise by ΔE > 28. */
+/** A recoloured class clearly differs from every other swatch by this much. */
+const CLEAR_DIFFERENCE = 28;
+/** Candidates for a recoloured class, after a light grey; chosen to differ pairwise by ΔE > 28. */
 const DISTINCT = ["#d9a066", "#3a6fd8", "#8b3a2b", "#f2e35c", "#5cd6c0", "#9b59d0", "#2f8f3a", "#ff7fb0", "#f08030",
   "#404a60", "#c01818", "#7fd35a", "#1a1a8c"];
-const BACKGROUND = "#c8ccd4";
+/** Tried first: the twins are most often pale classes (snow beside cloud), best shown pale. */
+const PALE = ["#c8ccd4", "#e0c0ff", "#fff3b0"];
 
 /** sRGB #rrggbb -> CIE L*a*b* (D65). */
 export function hexToLab(hex) {
@@ -30,28 +33,30 @@ export function colourDifference(a, b) {
   return Math.hypot(la[0] - lb[0], la[1] - lb[1], la[2] - lb[2]);
 }
 
-function hasTwins(colours) {
-  return colours.some((a, i) => colours.slice(i + 1).some((b) => colourDifference(a, b) < MIN_COLOUR_DIFFERENCE));
-}
-
 const shownSets = new WeakMap();
 
-/** The label set as shown: itself when its colours are distinct, else a copy in distinct colours (each class
- * keeps its dataset colour as `fileColour`). The same object for the same label set. */
+/** The label set as shown: itself when its colours are distinct, else a copy in which each class whose colour
+ * is a near twin of an earlier one's is shown in a distinct colour instead (keeping its dataset colour as
+ * `fileColour`), so that sky stays blue and trees green when only cloud and snow are twins. The same object
+ * for the same label set. */
 export function shownLabelSet(labelSet) {
   if (!shownSets.has(labelSet)) {
-    const colours = labelSet.classes.map((c) => c.colour);
-    let shown = labelSet;
-    if (hasTwins(colours) && labelSet.classes.length <= DISTINCT.length + 1) {
-      const others = DISTINCT[Symbol.iterator]();
-      shown = {
-        ...labelSet,
-        classes: labelSet.classes.map((c) => ({
-          ...c, fileColour: c.colour, colour: c.id === labelSet.background_id ? BACKGROUND : others.next().value,
-        })),
-      };
-    }
-    shownSets.set(labelSet, shown);
+    const kept = [];
+    let changed = false;
+    const classes = labelSet.classes.map((c, i) => {
+      const clashes = (colour) => kept.some((k) => colourDifference(k, colour) < MIN_COLOUR_DIFFERENCE);
+      if (!clashes(c.colour)) {
+        kept.push(c.colour);
+        return c;
+      }
+      const later = labelSet.classes.slice(i + 1).map((other) => other.colour);
+      const free = (colour) => [...kept, ...later].every((k) => colourDifference(k, colour) >= CLEAR_DIFFERENCE);
+      const colour = [...PALE, ...DISTINCT].find(free) ?? DISTINCT.find((d) => !clashes(d)) ?? c.colour;
+      kept.push(colour);
+      changed = true;
+      return { ...c, fileColour: c.colour, colour };
+    });
+    shownSets.set(labelSet, changed ? { ...labelSet, classes } : labelSet);
   }
   return shownSets.get(labelSet);
 }

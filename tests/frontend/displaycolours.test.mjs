@@ -22,7 +22,7 @@ test("the facades' near-twin blues are shown as distinct colours with their name
   shown.classes.forEach((c, i) => {
     assert.equal(c.name, facades.classes[i].name);
     assert.equal(c.id, facades.classes[i].id);
-    assert.equal(c.fileColour, facades.classes[i].colour);
+    assert.equal(c.fileColour ?? c.colour, facades.classes[i].colour);
   });
   assert.equal(facades.classes[0].colour, "#0000d4", "the card itself is untouched");
   assert.equal(shownLabelSet(facades), shown, "one shown set per label set");
@@ -31,4 +31,20 @@ test("the facades' near-twin blues are shown as distinct colours with their name
 test("a label set whose colours are distinct is shown as it is", () => {
   const landscape = card("spade-landscape");
   assert.equal(shownLabelSet(landscape), landscape);
+});
+
+test("only a twin is recoloured: the landscape painter's sky stays blue and trees green, snow beside cloud is shown apart", () => {
+  const weather = card("photo-landscape");
+  const shown = shownLabelSet(weather);
+  const byName = Object.fromEntries(shown.classes.map((c) => [c.name, c]));
+  const dataset = Object.fromEntries(weather.classes.map((c) => [c.name, c.colour]));
+  for (const name of ["sky", "tree", "road", "grass", "water", "building", "mountain", "foreground object", "cloud"]) {
+    assert.equal(byName[name].colour, dataset[name], name);
+    assert.equal(byName[name].fileColour, undefined, name);
+  }
+  assert.ok(colourDifference(dataset.cloud, dataset.snow) < MIN_COLOUR_DIFFERENCE, "the dataset's cloud and snow are twins");
+  assert.equal(byName.snow.fileColour, dataset.snow);
+  for (const other of shown.classes.filter((c) => c.name !== "snow")) {
+    assert.ok(colourDifference(byName.snow.colour, other.colour) >= 28, other.name);
+  }
 });
