@@ -174,9 +174,9 @@ def bank_labels(bank: ExemplarBank, index: int, cloud_snow: CloudSnowIds | None,
 
 def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds | None) -> dict[str, np.ndarray]:
     """What retrieval needs of every bank photo: its layout descriptor, class shares and label agreement (of
-    the segmenter's own labels, overall and per class). `python -m model_training landscape-card` stores them in the bank, so the
-    server need not decode every photo at start-up; a bank without them (the tests' tiny ones) is indexed on
-    loading."""
+    the segmenter's own labels, overall and per class). `python -m model_training landscape-card` stores them
+    in the bank, so the server need not decode every photo at start-up; a bank without them (the tests' tiny
+    ones) is indexed on loading."""
     layouts = np.zeros((bank.num_photos, num_classes * LAYOUT_GRID * LAYOUT_GRID), np.float32)
     shares = np.zeros((bank.num_photos, num_classes), np.float32)
     # The agreement judges the segmenter's own labels: cloud and snow, added after its classes, are not its.
@@ -193,7 +193,8 @@ def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds 
             layouts[index] += layout_descriptor(weather, num_classes)
             shares[index] += class_shares(weather, num_classes)
     agreement, per_class = label_agreement(bank, segmenter_classes, human_labelled(bank))
-    return {"photo_layout": layouts, "photo_class_shares": shares, "photo_label_agreement": agreement.astype(np.float32),
+    return {"photo_layout": layouts, "photo_class_shares": shares,
+            "photo_label_agreement": agreement.astype(np.float32),
             "photo_class_agreement": np.round(per_class * 100).astype(np.uint8)}  # percent: the bank stays small
 
 
@@ -207,7 +208,8 @@ class SceneIndex:
     trusted (see `label_agreement`), and whether it is sharp enough to copy (`detailed`)."""
 
     def __init__(self, bank: ExemplarBank, num_classes: int, min_agreement: float,
-                 cloud_snow: CloudSnowIds | None = None, min_fine_detail: float = 0.0, min_class_agreement: float = 0.0):
+                 cloud_snow: CloudSnowIds | None = None, min_fine_detail: float = 0.0,
+                 min_class_agreement: float = 0.0):
         stored = all(name in bank.arrays for name in INDEX_ARRAYS)
         arrays = bank.arrays if stored else index_arrays(bank, num_classes, cloud_snow)
         self.num_classes = num_classes
@@ -373,7 +375,8 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
         if keep is not None and keep != USER_PHOTO and score[keep] <= score[main] + settings.keep_margin:
             main = keep
-        main_shares, main_style, main_scale = index.trusted_shares[main], bank.photo_styles[main], index.trusted_scales[main]
+        main_shares, main_scale = index.trusted_shares[main], index.trusted_scales[main]
+        main_style = bank.photo_styles[main]
     chosen = [main]
 
     def covers(photo_index: int, cls: int) -> bool:

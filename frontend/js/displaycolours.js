@@ -1,6 +1,6 @@
 // The colours a person sees for a label set. A dataset's colours are kept where each is easy to tell from the
-// others; a set with near twins (the facades' background #0000d4 and facade #002aff) is shown in distinct colours
-// instead. Only the canvas and the palette change: files saved and opened, and what the models receive, keep
+// others; a class whose colour twins an earlier class's (the facades' facade #002aff beside the background's
+// #0000d4) is shown in a distinct colour instead. Only the canvas and the palette change: files saved and opened, and what the models receive, keep
 // the dataset's colours. Pure, so node tests it.
 
 import { hexToRgb } from "./palette.js";
@@ -9,7 +9,7 @@ import { hexToRgb } from "./palette.js";
 export const MIN_COLOUR_DIFFERENCE = 20;
 /** A recoloured class clearly differs from every other swatch by this much. */
 const CLEAR_DIFFERENCE = 28;
-/** Candidates for a recoloured class, after a light grey; chosen to differ pairwise by ΔE > 28. */
+/** Candidates for a recoloured class, after the pale ones below; chosen to differ pairwise by ΔE > 28. */
 const DISTINCT = ["#d9a066", "#3a6fd8", "#8b3a2b", "#f2e35c", "#5cd6c0", "#9b59d0", "#2f8f3a", "#ff7fb0", "#f08030",
   "#404a60", "#c01818", "#7fd35a", "#1a1a8c"];
 /** Tried first: the twins are most often pale classes (snow beside cloud), best shown pale. */
