@@ -11,6 +11,11 @@ Speckles smaller than `min_pixels` keep their label, so a white fence post or a 
 become a patch of snow. The landscape renderer
 applies it to its bank when it reads it; the bank file itself keeps the segmenter's 8 classes, which the
 hybrid model shares.
+
+Winter photos need a rule of their own (`winter_snowfield`): the segmenter, never taught snow, reads their
+snowfields as water, road or "foreground object" and snowy slopes as trees, so the rule above finds
+no ground to look in. In a photo known to be a winter one, snow is any large, cool, pale region the
+segmenter does not call sky that lies low in the frame; the bank keeps such photos' sky and nothing else.
 """
 
 from __future__ import annotations
@@ -39,6 +44,19 @@ class CloudSnowRule:
     snow_max_warmth: float = 0.02  # red minus blue, in [0, 1]: snow is neutral or blue in its shadows
     min_pixels: int = 80  # a component smaller than this keeps its label
     min_snowy_scene: float = 0.02  # snow off the road, as a share of the photo, that makes a scene snowy
+
+
+@dataclass(frozen=True)
+class WinterSnowRule:
+    """`winter_snowfield`'s thresholds: snow in shadow is darker and bluer than sunlit snow, so a winter photo's
+    snow is looked for more widely than `CloudSnowRule`'s, and only in large regions low in the frame, where
+    clouds and fog the segmenter missed do not lie."""
+
+    min_value: float = 0.65
+    max_saturation: float = 0.22
+    max_warmth: float = 0.02
+    min_share: float = 0.02  # a region smaller than this share of the photo is not a snowfield
+    min_centre: float = 0.5  # ... nor one whose centre lies above this fraction of the photo's height
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,20 @@ def apply_cloud_snow(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds, rul
     if (snowfield & off_road).sum() >= rule.min_snowy_scene * labels.size:
         out[_without_speckles(snowfield, rule.min_pixels)] = ids.snow
     return out
+
+
+def winter_snowfield(rgb: np.ndarray, not_sky: np.ndarray, rule: WinterSnowRule = WinterSnowRule()) -> np.ndarray:
+    """bool [H, W]: the snowfields of a winter photo, uint8 [H, W, 3], among the pixels `not_sky` (bool [H, W])."""
+    candidates = bright_grey(rgb, rule.min_value, rule.max_saturation, rule.max_warmth) & not_sky
+    components, count = ndimage.label(candidates)
+    if not count:
+        return candidates
+    sizes = np.bincount(components.ravel(), minlength=count + 1)
+    rows = np.bincount(components.ravel(), np.repeat(np.arange(rgb.shape[0]), rgb.shape[1]), count + 1)
+    centres = rows / np.maximum(sizes, 1) / rgb.shape[0]
+    kept = (sizes >= rule.min_share * components.size) & (centres >= rule.min_centre)
+    kept[0] = False
+    return kept[components]
 
 
 def _touching(mask: np.ndarray, other: np.ndarray, reach: int = 4) -> np.ndarray:

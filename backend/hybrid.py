@@ -25,6 +25,9 @@ from backend import seeded
 STYLE_DIM = 6  # mean and std of R, G, B in [0, 1]
 SHAPE_GRID = 16  # a segment's mask inside its bounding box, resampled to 16 x 16
 NO_SEGMENT = 255  # in a bank label map: a pixel no segment uses (boundaries, unknown)
+# Bank photos under this root (`python -m model_training snow-photos`) only lend the landscape renderer their
+# snow and sky: they have no segments and are not among the random looks.
+SNOW_ROOT = "winter-snow"
 MIN_REGION_PIXELS = 12  # smaller painted specks are left to the nearest-pixel fill
 TOP_K = 6  # the seed picks among this many best-scoring segments
 MAX_LAYERS = 3  # segments pasted per region before the rest is filled
@@ -75,6 +78,8 @@ class ExemplarBank:
         self.num_photos = len(arrays["photo_size"])
         self.photo_size = arrays["photo_size"].astype(np.int64)  # [P, 2] height, width
         self.photo_styles = arrays["photo_style"].astype(np.float32)
+        self.snow_only = np.char.startswith(arrays["photo_names"].astype(str), f"{SNOW_ROOT}/")
+        self.look_photos = np.flatnonzero(~self.snow_only)
         self.seg_photo = arrays["seg_photo"].astype(np.int64)
         self.seg_class = arrays["seg_class"].astype(np.int64)
         self.seg_box = arrays["seg_box"].astype(np.int64)  # [S, 4] y0, x0, y1, x1 (exclusive)
@@ -112,9 +117,9 @@ class ExemplarBank:
         return self.photo_styles[index]
 
     def random_style(self, seed: int) -> np.ndarray:
-        """A seeded draw from the bank's looks: photo floor(u * photos) for the seed's first uniform u, as
-        the page draws it (backend/seeded.py)."""
-        return self.photo_styles[int(seeded.uniforms(seed, 1)[0] * self.num_photos)]
+        """A seeded draw from the bank's looks: look photo floor(u * look photos) for the seed's first uniform
+        u (backend/seeded.py); the snow-only photos are not looks."""
+        return self.photo_styles[self.look_photos[int(seeded.uniforms(seed, 1)[0] * len(self.look_photos))]]
 
     def photo(self, index: int, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(uint8 [h, w, 3] photo, uint8 [h, w] segment labels), decoded once and kept while used (unless

@@ -31,7 +31,7 @@ from scipy import ndimage
 
 from backend import gradient_domain
 from backend import patch_synthesis as kernels
-from backend.cloud_snow import CloudSnowIds, apply_cloud_snow
+from backend.cloud_snow import CloudSnowIds, apply_cloud_snow, winter_snowfield
 from backend.hybrid import (NO_SEGMENT, SHAPE_GRID, ExemplarBank, Region, colour_style, connected_regions, frame_cut,
                             ranked_segments, warped_segment)
 
@@ -101,6 +101,7 @@ class SynthesisSettings:
     # (intersection over union); else the object is fitted to the region's box and cut to its outline.
     thing_whole_min_iou: float = 0.4
     thing_candidates: int = 8  # the best-ranked objects that are tried whole against the region's outline
+    cloud_fade: float = 0.04  # a painted cloud fades into the sky beside it over this share of the picture's side
 
 
 @dataclass
@@ -165,8 +166,15 @@ class Weather:
 
 def bank_labels(bank: ExemplarBank, index: int, cloud_snow: CloudSnowIds | None, weather: Weather,
                 keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """A bank photo and its labels as the renderer reads them for a painting with `weather`."""
+    """A bank photo and its labels as the renderer reads them for a painting with `weather`. A snow-only
+    photo (`ExemplarBank.snow_only`) has its sky and, by `winter_snowfield`, its snow, and serves only a
+    painting with snow."""
     photo, labels = bank.photo(index, keep)
+    if bank.snow_only[index]:
+        if cloud_snow is None or not weather.snow:
+            return photo, np.full_like(labels, NO_SEGMENT)
+        labels = np.where(winter_snowfield(photo, labels != cloud_snow.sky), cloud_snow.snow, labels).astype(np.uint8)
+        return photo, apply_cloud_snow(photo, labels, cloud_snow, cloud=weather.cloud, snow=False)
     if cloud_snow is None or not (weather.cloud or weather.snow):
         return photo, labels
     return photo, apply_cloud_snow(photo, labels, cloud_snow, cloud=weather.cloud, snow=weather.snow)
@@ -221,8 +229,11 @@ class SceneIndex:
         self.scales = class_scale(self.layouts, num_classes)
         self.agreement = np.asarray(arrays["photo_label_agreement"], np.float32)
         self.weather_classes = () if cloud_snow is None else (cloud_snow.cloud, cloud_snow.snow)
+        self.snow_class = None if cloud_snow is None else cloud_snow.snow
         self.human_labelled = human_labelled(bank)
-        self.trusted = self.human_labelled | (self.agreement >= min_agreement)
+        # A snow-only photo's snow was found by its own rule, not the segmenter: it is judged by its sky alone.
+        self.snow_only = bank.snow_only
+        self.trusted = self.human_labelled | self.snow_only | (self.agreement >= min_agreement)
         # A class whose blocks disagree with the colour model is not copied from that photo: retrieval reads
         # the photo as not having it (`trusted_shares`, `trusted_scales`). Cloud is trusted as its sky is.
         per_class = np.asarray(arrays["photo_class_agreement"], np.float32) / 100
@@ -359,6 +370,8 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
     target_scale = class_scale(target_layout, num_classes)
     layout_distance = photo_layout_distance(index, target_layout, target_shares)
     painted = target_shares >= settings.min_class_share
+    snowy = index.snow_class is not None and bool(painted[index.snow_class])
+    usable = index.trusted & (snowy | ~index.snow_only)
     if photo is not None:
         main, main_shares, main_style = USER_PHOTO, class_shares(photo.labels, num_classes), colour_style(photo.rgb)
         main_scale = class_scale(layout_descriptor(photo.labels, num_classes), num_classes)
@@ -366,7 +379,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         style_distance = np.linalg.norm(bank.photo_styles - np.asarray(style, np.float32), axis=1)
         missing = (painted[None, :] & (index.trusted_shares < 0.25 * target_shares[None, :])).sum(1)
         score = layout_distance + settings.style_weight * style_distance + 0.5 * missing
-        score[~index.trusted] = np.inf
+        score[~usable] = np.inf
         ranked = np.argsort(score, kind="stable")
         detailed = [int(i) for i in itertools.islice((i for i in ranked if np.isfinite(score[i])
                                                       and index.detailed(bank, int(i))), settings.top_k)]
@@ -396,7 +409,7 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
                        - np.minimum(index.trusted_scales[:, cls] / max(target_scale[cls], 1e-6), 1.0)
                        + np.linalg.norm(bank.photo_styles - main_style, axis=1)
                        + 0.3 * layout_distance)
-        extra_score[(have <= 0) | ~index.trusted] = np.inf
+        extra_score[(have <= 0) | ~usable] = np.inf
         extra_score[[c for c in chosen if c != USER_PHOTO]] = np.inf
         best = int(np.argmin(extra_score))
         while np.isfinite(extra_score[best]) and not index.detailed(bank, best):
@@ -603,6 +616,8 @@ class LandscapeRenderer:
             new_levels.append(level)
             previous = level, sources
             picture = _feathered(rgb, fixed) if fixed.any() else rgb
+            if weather.cloud:
+                picture = _soft_cloud_edges(picture, level_labels, self.cloud_snow, cfg.cloud_fade * side)
             picture = _colour_moved(picture, style, strength) if strength > 0 else picture
             if state is not None and len(new_levels) == len(self.level_sides):
                 # Kept before the last yield: a consumer that stops at the finished picture still warm-starts.
@@ -650,8 +665,9 @@ class LandscapeRenderer:
 
     def _exemplars(self, chosen: list[int], photo: StylePhoto | None,
                    weather: Weather) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's. A class an
-        exemplar's pixels disagree with is unlabelled there where another exemplar has it trusted."""
+        """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's, except a
+        snow-only photo's. A class an exemplar's pixels disagree with is unlabelled there where another
+        exemplar has it trusted."""
         cfg = self.settings
         exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else bank_labels(self.bank, index, self.cloud_snow, weather)
                      for index in chosen]
@@ -663,6 +679,8 @@ class LandscapeRenderer:
                 exemplars[n] = (rgb, np.where(np.isin(labels, distrusted), NO_SEGMENT, labels).astype(np.uint8))
         main_style = self._main_style(chosen, photo)
         for i in range(1, len(exemplars)):
+            if chosen[i] != USER_PHOTO and self.bank.snow_only[chosen[i]]:
+                continue  # its look is its snow's: moved toward a green summer photo's, the snow turns green
             rgb, labels = exemplars[i]
             moved = _colour_moved(rgb.astype(np.float32) / 255, main_style, cfg.extra_colour_strength)
             exemplars[i] = (_to_uint8(moved), labels)
@@ -879,6 +897,29 @@ def _feathered(rgb: np.ndarray, pasted: np.ndarray) -> np.ndarray:
     _, (rows, cols) = ndimage.distance_transform_edt(pasted, return_indices=True)  # the nearest stuff pixel
     out = rgb.copy()
     out[ring] = 0.5 * rgb[ring] + 0.5 * rgb[rows[ring], cols[ring]]
+    return out
+
+
+def _soft_cloud_edges(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds, width: float) -> np.ndarray:
+    """The picture with each painted cloud's edge against the sky blurred away over `width` pixels on either
+    side: a cloud has no outline, and copied from a photo's cloud cores a painted ellipse reads as a disk.
+    The blur is taken over sky and cloud alone, so no mountain bleeds into it."""
+    clouds = labels == ids.cloud
+    air = clouds | (labels == ids.sky)
+    inside = ndimage.distance_transform_edt(clouds)
+    outside = ndimage.distance_transform_edt(~clouds)
+    distance = np.where(clouds, inside - 0.5, outside - 0.5)
+    band = air & (distance < width)
+    if not (band & clouds).any() or not (band & ~clouds).any():
+        return rgb
+    sigma = width / 2
+    weight = ndimage.gaussian_filter(air.astype(np.float32), sigma)[band]
+    blurred = np.stack([ndimage.gaussian_filter(rgb[..., c] * air, sigma)[band] for c in range(3)], -1)
+    blurred /= np.maximum(weight, 1e-6)[:, None]
+    t = np.clip(distance[band] / width, 0.0, 1.0)[:, None]
+    kept = t * t * (3 - 2 * t)
+    out = rgb.copy()
+    out[band] = kept * rgb[band] + (1 - kept) * blurred
     return out
 
 

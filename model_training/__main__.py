@@ -1,5 +1,5 @@
 """Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,label-sheet,
-build-bank, bank-labels, quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
+build-bank, snow-photos, bank-labels, quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
 
 from __future__ import annotations
 
@@ -68,6 +68,16 @@ def _bank_labels(args: argparse.Namespace) -> None:
     print(f"{Path(args.out) / args.root}: {count} photos with their labels")
 
 
+def _snow_photos(args: argparse.Namespace) -> None:
+    from model_training.exemplar_bank import snow_photo_folder
+    from model_training.labelsets import LABEL_SETS
+
+    label_set = LABEL_SETS["stanford-background"]
+    sky = next(c.id for c in label_set.classes if c.name == "sky")
+    written, read = snow_photo_folder(Path(args.labelled), Path(args.out), sky, label_set.ignore_id, args.min_snow)
+    print(f"{Path(args.out)}/winter-snow: {written} of {read} photos have snowfields covering {args.min_snow:.0%}")
+
+
 def _build_bank(args: argparse.Namespace) -> None:
     from model_training.config import load_config
     from model_training.datasets import label_set_of
@@ -78,8 +88,7 @@ def _build_bank(args: argparse.Namespace) -> None:
     if config.family != "hybrid":
         raise SystemExit(f"{args.config} is a {config.family} config, not hybrid")
     counts = build_bank([*config.data.roots, *config.model.bank_roots], Path(config.model.bank),
-                        num_classes(label_set_of(config)),
-                        limit=args.limit)
+                        num_classes(label_set_of(config)), limit=args.limit, snow_roots=config.model.snow_roots)
     names = [c.name for c in label_set_of(config).classes]
     print(f"{config.model.bank}: " + ", ".join(f"{names[c]} {n}" for c, n in counts.items()))
     if args.ship:
@@ -246,6 +255,13 @@ def main(argv: list[str] | None = None) -> None:
                       help="then replace the exported hybrid's bank in WEIGHTS (its card too), keeping its refiner")
     bank.add_argument("overrides", nargs="*", metavar="section.key=value")
     bank.set_defaults(handler=_build_bank)
+
+    snow = commands.add_parser("snow-photos", help="winter photos labelled by pseudo-label -> the label folder of "
+                               "the bank's snow-only photos (config model.snow_roots)")
+    snow.add_argument("labelled", help="pseudo-label's output root (images/ + labels/)")
+    snow.add_argument("--out", required=True, help="the label folder is written to OUT/winter-snow")
+    snow.add_argument("--min-snow", type=float, default=0.08, help="share of a photo its snowfields must cover")
+    snow.set_defaults(handler=_snow_photos)
 
     relabel = commands.add_parser("bank-labels", help="write one root's photos and labels out of a bank as a label "
                                   "folder, to build the bank again from the same labels (e.g. at another size)")

@@ -139,6 +139,8 @@ class HybridModelConfig:
     # Labelled roots whose photos join the bank after the training photos of data.roots (the pseudo-labelled
     # landscape photos): their segments are pasted, but the refiner never trains on their photos.
     bank_roots: list[str] = field(default_factory=list)
+    # Winter photo roots (`snow-photos`) that join last, for the landscape renderer's snow only: no segments.
+    snow_roots: list[str] = field(default_factory=list)
     canvases_per_photo: int = 6  # precomputed training canvases per photo (each from other photos' segments)
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96, 128])
     res_blocks: int = 2

@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from backend.hybrid import NO_SEGMENT, colour_style, connected_regions, shape_descriptor
+from backend.cloud_snow import WinterSnowRule, winter_snowfield
+from backend.hybrid import NO_SEGMENT, SNOW_ROOT, colour_style, connected_regions, shape_descriptor
 from model_training.data.folders import LabelPhotoFolder
 from model_training.data.transforms import Geometry
 
@@ -81,17 +82,21 @@ def _encode(image: Image.Image, fmt: str, **options) -> bytes:
 
 
 def build_bank(roots: list[str | Path], out: Path, num_classes: int, config: BankConfig = BankConfig(),
-               limit: int | None = None) -> dict[int, int]:
-    """Write the bank of the roots' training photos to `out`; returns segments per class."""
-    items = LabelPhotoFolder([str(r) for r in roots], "train", Geometry(config.max_side, config.max_side, False)).items
-    items = items[:limit]
+               limit: int | None = None, snow_roots: list[str | Path] = ()) -> dict[int, int]:
+    """Write the bank of the roots' training photos to `out`, then the snow-only photos of `snow_roots`
+    (`snow_photo_folder`: no segments); returns segments per class."""
+    geometry = Geometry(config.max_side, config.max_side, False)
+    items = LabelPhotoFolder([str(r) for r in roots], "train", geometry).items[:limit]
+    if snow_roots:
+        items += LabelPhotoFolder([str(r) for r in snow_roots], "train", geometry).items
     photos, label_maps, sizes, styles, names = [], [], [], [], []
     seg_photo, seg_class, seg_box, seg_shape = [], [], [], []
     for image_path, label_path in items:
         data, photo, labels = _stored_photo(image_path, label_path, config.max_side, config.jpeg_quality)
         segments = segment_labels(labels, num_classes, config.boundary_band)
         index = len(photos)
-        for region in connected_regions(segments, num_classes, config.min_segment_pixels):
+        snow_only = bank_photo_name(image_path).startswith(f"{SNOW_ROOT}/")
+        for region in [] if snow_only else connected_regions(segments, num_classes, config.min_segment_pixels):
             seg_photo.append(index)
             seg_class.append(region.cls)
             seg_box.append(region.box)
@@ -143,3 +148,34 @@ def bank_label_folder(bank_path: Path, root_name: str, photos: Path, out: Path) 
         Image.fromarray(closed).save(folder / "labels" / f"{Path(file).stem}.png")
         written += 1
     return written
+
+
+def snow_photo_folder(labelled: Path, out: Path, sky: int, ignore: int, min_snow: float,
+                      rule: WinterSnowRule = WinterSnowRule()) -> tuple[int, int]:
+    """From winter photos labelled by the segmenter (`pseudo-label`'s images/ and labels/), write the label
+    folder OUT/winter-snow: each photo, unless `framed`, whose snowfields (`winter_snowfield`) cover at least
+    `min_snow` of it, its file as it is and its labels sky where the segmenter reads sky, `ignore` elsewhere
+    (the renderer finds the snow again by the same rule). Returns (photos written, photos read)."""
+    folder = Path(out) / SNOW_ROOT
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    label_files = sorted((Path(labelled) / "labels").glob("*.png"))
+    written = 0
+    for label_file in label_files:
+        (image_file,) = (Path(labelled) / "images").glob(f"{label_file.stem}.*")
+        photo = np.asarray(Image.open(image_file).convert("RGB"))
+        labels = np.asarray(Image.open(label_file).resize(photo.shape[1::-1], Image.Resampling.NEAREST))
+        if framed(photo) or winter_snowfield(photo, labels != sky, rule).mean() < min_snow:
+            continue
+        (folder / "images" / image_file.name).write_bytes(image_file.read_bytes())
+        Image.fromarray(np.where(labels == sky, sky, ignore).astype(np.uint8)).save(folder / "labels" / label_file.name)
+        written += 1
+    return written, len(label_files)
+
+
+def framed(photo: np.ndarray, ring: int = 4, max_step: int = 10, min_flat: float = 0.5) -> bool:
+    """Whether a photo has a mat or letterbox bars: at least `min_flat` of its outer `ring` pixels within
+    `max_step` grey levels of their median colour (a white mat would be copied as snow)."""
+    border = np.concatenate([photo[:ring].reshape(-1, 3), photo[-ring:].reshape(-1, 3),
+                             photo[:, :ring].reshape(-1, 3), photo[:, -ring:].reshape(-1, 3)]).astype(np.int16)
+    return bool((np.abs(border - np.median(border, 0)).max(1) < max_step).mean() >= min_flat)

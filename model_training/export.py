@@ -30,6 +30,17 @@ from model_training.style_codes import training_code_distribution
 
 PARITY_TOLERANCE = 1e-3
 OPSET = 17
+# Shipped sample sheets are JPEGs at this quality: photographs, a fifth of their PNG's bytes, and
+# `weights/` has a size budget; a run keeps its PNG.
+SHEET_JPEG_QUALITY = 92
+
+
+def ship_sheet(sheet: Path, weights: Path, name: str) -> str:
+    """Copy a run's PNG sample sheet into `weights/samples/NAME.jpg`; returns its path relative to `weights`."""
+    relative = f"samples/{name}.jpg"
+    (weights / "samples").mkdir(parents=True, exist_ok=True)
+    Image.open(sheet).convert("RGB").save(weights / relative, quality=SHEET_JPEG_QUALITY)
+    return relative
 
 
 class LabelsToImage(nn.Module):
@@ -233,9 +244,7 @@ def export(run_dir: str | Path, weights: Path, metrics_path: Path | None = None,
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     samples = None
     if (run_dir / "evaluation.png").exists():
-        samples = f"samples/{e.id}.png"
-        (weights / "samples").mkdir(exist_ok=True)
-        shutil.copy(run_dir / "evaluation.png", weights / samples)
+        samples = ship_sheet(run_dir / "evaluation.png", weights, e.id)
 
     card = ModelCard(
         id=e.id, kind=config.family, title=e.title, description=e.description, input_kind=e.input_kind,

@@ -32,7 +32,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from backend.cards import LabelSet
-from backend.cloud_snow import cloud_snow_ids, with_cloud_and_snow
+from backend.cloud_snow import cloud_snow_ids, winter_snowfield, with_cloud_and_snow
 
 from model_training.c2st import AccuracyCache, C2stConfig, fitting_steps, summary
 from model_training.c2st_protocols import PROTOCOLS, C2stProtocol, centre_square, framed_labels, resized
@@ -233,6 +233,42 @@ def confusion_of(segment, pictures: np.ndarray, labels: np.ndarray) -> Confusion
     return confusion
 
 
+def winter_photos(models: list[ServedModel]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(photo, snowfield mask) of the winter photos in the served models' exemplar banks: real snow, found
+    by `winter_snowfield`, each photo's centre square at SIDE."""
+    from backend.cards import load_card
+    from backend.engine import weights_file
+    from backend.hybrid import ExemplarBank
+
+    banks = {weights_file(m.weights, card.exemplar_bank.file) for m in models
+             if (card := load_card(m.weights / f"{m.model_id}.json")).exemplar_bank is not None}
+    photos = []
+    for path in sorted(banks):
+        bank = ExemplarBank.load(path)
+        sky = next(c.id for c in LANDSCAPE.classes if c.name == "sky")
+        for index in np.flatnonzero(bank.snow_only):
+            photo, labels = bank.photo(int(index), keep=False)
+            snow = winter_snowfield(photo, labels != sky)
+            photos.append((centre_square(photo, SIDE, Image.Resampling.BICUBIC),
+                           centre_square(snow.astype(np.uint8), SIDE, Image.Resampling.NEAREST) > 0))
+    return photos
+
+
+def real_snow_reading(segment, photos: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """What a judge reads real snow as (share of the snowfields' pixels per class), and the share the painted
+    read-back would count right (any of grass, road, mountain or tree): the most painted snow can score."""
+    ids = cloud_snow_ids(WEATHER)
+    counts = np.zeros(len(LANDSCAPE.classes))
+    for start in range(0, len(photos), SEGMENT_BATCH):
+        batch = photos[start:start + SEGMENT_BATCH]
+        predicted = segment(_as_images(np.stack([p for p, _ in batch])))[:, 0].numpy()
+        masks = np.stack([m for _, m in batch])
+        counts += np.bincount(predicted[masks].ravel(), minlength=len(counts))[:len(counts)]
+    shares = counts / max(counts.sum(), 1)
+    return {"photos": len(photos), "read_as": {c.name: round(float(shares[c.id]), 3) for c in LANDSCAPE.classes},
+            "counted_right": round(float(shares[list(ids.snow_ground)].sum()), 3)}
+
+
 def painted_round_trip(painter: Painter, segmenters: dict, layouts: dict[str, np.ndarray],
                        styles: int) -> tuple[dict, list[np.ndarray]]:
     """Each judge's agreement with the painted layouts (over `styles` random styles each), overall and per
@@ -316,6 +352,9 @@ def evaluate_realism(cfg: RealismConfig, command: str) -> dict:
     val_labels = np.stack([centre_square(f.labels, SIDE, Image.Resampling.NEAREST) for f in val])
     oracles = {name: confusion_of(segment, val_photos, val_labels).scores() for name, segment in segmenters.items()}
     print(f"oracles: {json.dumps(oracles)}", flush=True)
+    snow_photos = winter_photos(cfg.models)
+    real_snow = ({name: real_snow_reading(segment, snow_photos) for name, segment in segmenters.items()}
+                 if snow_photos else {})
 
     # The judges read centre squares.
     rendered = rendered_pictures(painters, val, {p.framing for p in cfg.protocols} | {"centre-square"})
@@ -327,7 +366,8 @@ def evaluate_realism(cfg: RealismConfig, command: str) -> dict:
         "c2st_protocols": {p.name: _describe(p, 2 * (len(val) // 2), cfg.fit_steps) for p in cfg.protocols},
         "real_vs_real": {"reference": f"{len(reference)} Stanford train photos picked with seed {REFERENCE_SEED}",
                          "c2st": {}},
-        "oracles": {f"fcn_{name}": scores for name, scores in oracles.items()},
+        "oracles": {f"fcn_{name}": scores for name, scores in oracles.items()}
+                   | ({"real_snow": real_snow} if real_snow else {}),
         "models": {painter.name: {"source": painter.source, "c2st": {}} for painter in painters},
     }
     for protocol in cfg.protocols:

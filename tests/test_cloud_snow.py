@@ -85,3 +85,33 @@ def test_bright_grey_the_segmenter_left_unlabelled_joins_the_cloud_or_snow_it_to
     out = apply_cloud_snow(rgb, labels, ids, CloudSnowRule(min_pixels=10))
     assert (out[:12] == ids.cloud).all() and (out[28:] == ids.snow).all()
     assert (out[12:28] == unknown).all()
+
+
+def test_a_winter_photos_snowfield_is_a_large_pale_cool_region_low_in_the_frame():
+    """The winter rule finds snow in shadow (darker than the summer rule's) wherever the segmenter put it, but
+    not a pale cloud high up, a speck, or warm pale sand."""
+    from backend.cloud_snow import winter_snowfield
+
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    rgb[:] = (40, 70, 40)  # dark trees
+    rgb[:8] = (70, 120, 210)  # blue sky
+    rgb[10:18, 4:40] = (230, 232, 236)  # a cloud the segmenter missed, high in the frame
+    rgb[44:, :32] = (165, 175, 195)  # shaded, bluish snow
+    rgb[44:, 40:] = (230, 220, 200)  # warm pale sand
+    rgb[30:32, 50:52] = (240, 240, 245)  # a speck
+    not_sky = np.ones((64, 64), bool)
+    not_sky[:8] = False
+    snow = winter_snowfield(rgb, not_sky)
+    assert snow[44:, :32].all()
+    assert not snow[:44].any() and not snow[:, 32:].any()
+    assert CloudSnowRule().snow_min_value > 175 / 255, "the summer rule would not have found this snow"
+
+
+def test_a_framed_photo_is_told_from_one_with_a_bright_snowy_edge():
+    from model_training.exemplar_bank import framed
+
+    rng = np.random.default_rng(0)
+    snowy = np.clip(rng.normal(200, 20, (64, 64, 3)), 0, 255).astype(np.uint8)
+    matted = snowy.copy()
+    matted[:6], matted[-6:], matted[:, :6], matted[:, -6:] = 250, 250, 250, 250
+    assert framed(matted) and not framed(snowy)

@@ -617,3 +617,57 @@ def test_a_class_whose_pixels_disagree_with_its_labels_is_taken_from_another_pho
     # Chosen beside a photo whose trees it can trust, the distrusted photo's trees are copied for nothing.
     sources = distrusting._sources([main, home], None, Weather(), [], 32, painted, 1.0)
     assert not (sources.centres[0] == TREE).any() and (sources.centres[1] == TREE).any()
+
+
+def test_a_winter_photo_lends_its_snow_only_to_a_painting_with_snow(fixture_data: Path, renderer: LandscapeRenderer,
+                                                                      tmp_path: Path):
+    """A winter photo in the bank (`snow-photos`, then build-bank's snow roots) has no segments and is not a
+    random look, never serves a painting without snow (its pictures stay the same), and a painted snowfield is
+    copied from its snow."""
+    from PIL import Image
+
+    from backend.hybrid import ExemplarBank
+    from model_training.exemplar_bank import BankConfig, build_bank, snow_photo_folder
+    from model_training.labelsets import LANDSCAPE
+
+    winter = tmp_path / "winter"
+    (winter / "images").mkdir(parents=True)
+    (winter / "labels").mkdir()
+    rng = np.random.default_rng(0)
+    for name, ground in (("snowy", (170, 180, 200)), ("green", (50, 140, 40))):
+        rgb = np.zeros((64, 64, 3), np.uint8)
+        rgb[:24], rgb[24:] = (70, 120, 210), ground
+        rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+        labels = np.where(np.arange(64)[:, None] < 24, SKY, WATER).repeat(64, 1).astype(np.uint8)  # snow read as water
+        Image.fromarray(rgb).save(winter / "images" / f"{name}.jpg", quality=95)
+        Image.fromarray(labels).save(winter / "labels" / f"{name}.png")
+    assert snow_photo_folder(winter, tmp_path / "snow", SKY, LANDSCAPE.ignore_id, 0.08) == (1, 2)
+
+    config = BankConfig(max_side=64, min_segment_pixels=20)
+    without, with_snow = tmp_path / "without.npz", tmp_path / "with.npz"
+    build_bank([fixture_data / "landscape"], without, 8, config)
+    build_bank([fixture_data / "landscape"], with_snow, 8, config, snow_roots=[tmp_path / "snow" / "winter-snow"])
+    before, after = ExemplarBank.load(without), ExemplarBank.load(with_snow)
+    snowy = after.num_photos - 1
+    assert after.snow_only.tolist() == [False] * before.num_photos + [True]
+    assert (after.arrays["seg_photo"] == before.arrays["seg_photo"]).all(), "the hybrid composes no segment of it"
+    assert all((before.random_style(seed) == after.random_style(seed)).all() for seed in range(20))
+
+    def renderer_of(bank: ExemplarBank) -> LandscapeRenderer:
+        return LandscapeRenderer(bank, renderer.num_classes, renderer.size, renderer.settings,
+                                 cloud_snow=renderer.cloud_snow, counts_as=renderer.counts_as)
+
+    plain, wintry = renderer_of(before), renderer_of(after)
+    labels = painting()
+    for seed in range(3):
+        style = before.random_style(seed)
+        assert snowy not in retrieve(wintry.index, after, labels, style, seed, wintry.settings)
+        assert (plain.render(labels, style, seed) == wintry.render(labels, style, seed)).all()
+    snow_id = renderer.cloud_snow.snow
+    with_snowfield = stripes(64, 64, [SKY, GRASS, snow_id, snow_id])
+    style = after.photo_styles[snowy]
+    chosen = retrieve(wintry.index, after, with_snowfield, style, 0, wintry.settings)
+    assert snowy in chosen
+    picture = wintry.render(with_snowfield, style, 0).astype(int)
+    snow = picture[with_snowfield == snow_id].mean(0)
+    assert snow.min() > 140 and snow[2] >= snow[0], f"the painted snow is the photo's pale blue snow, not {snow}"

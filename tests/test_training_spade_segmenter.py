@@ -260,7 +260,7 @@ def test_cli_train_evaluate_export_pseudo_label(fixture_data, tmp_path):
     card = load_card(tmp_path / "weights" / "spade-tiny.json")
     assert card.metrics["fcn_score"]["generated"]["pixel_accuracy"] == fcn["generated"]["pixel_accuracy"]
     assert card.evaluation_command.startswith("python -m model_training evaluate")
-    assert card.samples == "samples/spade-tiny.png" and (tmp_path / "weights" / card.samples).exists()
+    assert card.samples == "samples/spade-tiny.jpg" and (tmp_path / "weights" / card.samples).exists()
 
     cli("pseudo-label", tmp_path / "seg", fixture_data / "photos", "--out", tmp_path / "pseudo", "--size", 64)
     assert len(list((tmp_path / "pseudo" / "labels").glob("*.png"))) == 6
