@@ -72,11 +72,10 @@ def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) ->
     return source
 
 
-def write_cloud_snow_sheet(bank_path: Path, label_set: LabelSet, out: Path, per_class: int = 6) -> None:
+def write_cloud_snow_sheet(bank: ExemplarBank, label_set: LabelSet, out: Path, per_class: int = 6) -> None:
     """What the cloud and snow rules give: rows of photo | the labels the bank stores | with cloud and snow,
     for the bank photos with the most cloud, then the most snow (half of them snow-only winter photos, by
     `winter_snowfield`), in rows of two photos each."""
-    bank = ExemplarBank.load(bank_path)
     ids = cloud_snow_ids(label_set)
     shares = bank.arrays["photo_class_shares"]
     # The snow of the most snowy photos of each kind: summer photos' by the rule, winter ones' by their own.
@@ -105,7 +104,8 @@ def write_landscape_card(source_card: Path, out: Path, realism: Path | None, com
     label_set = with_cloud_and_snow(load_card(source_card).label_set)
     source = index_bank(source_card, label_set, reindex)
     bank_path = weights_file(Path(source_card).parent, source.exemplar_bank.file)
-    write_cloud_snow_sheet(bank_path, label_set, out.parent / "samples" / f"{out.stem}-cloud-snow.jpg")
+    bank = ExemplarBank.load(bank_path)
+    write_cloud_snow_sheet(bank, label_set, out.parent / "samples" / f"{out.stem}-cloud-snow.jpg")
     metrics: dict = {}
     evaluation = None
     if realism is not None:
@@ -119,7 +119,7 @@ def write_landscape_card(source_card: Path, out: Path, realism: Path | None, com
     data = [DataSource(name=d.name.replace("; exemplar bank only", "")
                        .replace(": exemplar bank and training pairs", ""), citation=d.citation, terms=d.terms)
             for d in source.training.data]
-    snow_photos = int(ExemplarBank.load(bank_path).snow_only.sum())
+    snow_photos = int(bank.snow_only.sum())
     if snow_photos:
         data.append(WINTER_PHOTOS.model_copy(update={"name": WINTER_PHOTOS.name.format(count=snow_photos)}))
     training = Training(

@@ -32,7 +32,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from backend.cards import LabelSet
-from backend.cloud_snow import cloud_snow_ids, winter_snowfield, with_cloud_and_snow
+from backend.cloud_snow import cloud_snow_ids, with_cloud_and_snow
 
 from model_training.c2st import AccuracyCache, C2stConfig, fitting_steps, summary
 from model_training.c2st_protocols import PROTOCOLS, C2stProtocol, centre_square, framed_labels, resized
@@ -234,21 +234,22 @@ def confusion_of(segment, pictures: np.ndarray, labels: np.ndarray) -> Confusion
 
 
 def winter_photos(models: list[ServedModel]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(photo, snowfield mask) of the winter photos in the served models' exemplar banks: real snow, found
-    by `winter_snowfield`, each photo's centre square at SIDE."""
+    """(photo, snowfield mask) of the winter photos in the served models' exemplar banks: real snow, as the
+    landscape renderer reads it (`bank_labels`), each photo's centre square at SIDE."""
     from backend.cards import load_card
     from backend.engine import weights_file
     from backend.hybrid import ExemplarBank
+    from backend.landscape import Weather, bank_labels
 
     banks = {weights_file(m.weights, card.exemplar_bank.file) for m in models
              if (card := load_card(m.weights / f"{m.model_id}.json")).exemplar_bank is not None}
+    ids = cloud_snow_ids(WEATHER)
     photos = []
     for path in sorted(banks):
         bank = ExemplarBank.load(path)
-        sky = next(c.id for c in LANDSCAPE.classes if c.name == "sky")
         for index in np.flatnonzero(bank.snow_only):
-            photo, labels = bank.photo(int(index), keep=False)
-            snow = winter_snowfield(photo, labels != sky)
+            photo, labels = bank_labels(bank, int(index), ids, Weather(snow=True), keep=False)
+            snow = labels == ids.snow
             photos.append((centre_square(photo, SIDE, Image.Resampling.BICUBIC),
                            centre_square(snow.astype(np.uint8), SIDE, Image.Resampling.NEAREST) > 0))
     return photos
