@@ -20,6 +20,7 @@ segmenter does not call sky that lies low in the frame; the bank keeps such phot
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,6 +139,56 @@ def winter_snowfield(rgb: np.ndarray, not_sky: np.ndarray, rule: WinterSnowRule 
     kept = (sizes >= rule.min_share * components.size) & (centres >= rule.min_centre)
     kept[0] = False
     return kept[components]
+
+
+def billowed_clouds(labels: np.ndarray, ids: CloudSnowIds, seed: int, reach: float) -> np.ndarray:
+    """A copy of uint8 labels [H, W] whose painted clouds have a cloud's outline: each cloud's edge against the
+    sky pushed in and out by seeded smooth noise of three scales, up to `reach` of the picture's side (less for
+    a thin cloud, so it keeps its place), its upper edge more than its underside (a cumulus billows up, its
+    base stays level). The noise's scales follow each cloud's size: a small cloud gets small heaps, not one
+    bulge. A painted ellipse copied from photos' cloud cores reads as a grey disk on the sky."""
+    clouds = labels == ids.cloud
+    if not clouds.any():
+        return labels
+    air = clouds | (labels == ids.sky)
+    inside = ndimage.distance_transform_edt(clouds)
+    signed = inside - ndimage.distance_transform_edt(~clouds)  # pixels; positive inside a cloud
+    components, count = ndimage.label(clouds)
+    thickness = np.asarray(ndimage.maximum(inside, components, np.arange(1, count + 1)), np.float64)
+    rows, cols = ndimage.distance_transform_edt(~clouds, return_distances=False, return_indices=True)
+    nearest = components[rows, cols]  # each pixel's nearest cloud, 1..count
+    side = max(labels.shape)
+    reaches = np.minimum(reach * side, 0.6 * thickness)
+    white = _white_noise(tuple(labels.shape), seed)
+    noise = np.zeros(labels.shape)
+    for cloud, box in enumerate(ndimage.find_objects(components), start=1):
+        sigmas = [min(scale * side / 2, thickness[cloud - 1] * share)
+                  for scale, share in zip(CLOUD_SCALES, (0.5, 0.25, 0.125))]
+        pad = int(reaches[cloud - 1] + 3 * sigmas[0]) + 1
+        box = tuple(slice(max(b.start - pad, 0), b.stop + pad) for b in box)
+        layers = [ndimage.gaussian_filter(layer[box], sigma) for layer, sigma in zip(white, sigmas)]
+        field = sum(layer / (layer.std() + 1e-9) * 0.5 ** octave for octave, layer in enumerate(layers))
+        own = nearest[box] == cloud
+        noise[box][own] = field[own] / sum(0.5 ** octave for octave in range(len(layers)))
+    amplitude = reaches[nearest - 1]
+    faces_up = np.clip(0.5 + 0.5 * np.gradient(signed, axis=0), 0.3, 1.0)  # the edge's outward normal points up
+    billowed = (signed + amplitude * faces_up * (np.abs(noise) + 0.6 * noise) > 0) & air
+    out = labels.copy()
+    out[air] = np.where(billowed[air], ids.cloud, ids.sky)
+    return out
+
+
+CLOUD_SCALES = (0.1, 0.05, 0.025)  # the billows' largest scales, as shares of the picture's side
+
+
+@functools.lru_cache(maxsize=8)  # a live painter's strokes reuse its seed's noise
+def _white_noise(shape: tuple[int, int], seed: int) -> tuple[np.ndarray, ...]:
+    """One read-only float64 [H, W] layer of white noise per scale of `CLOUD_SCALES`."""
+    rng = np.random.default_rng(seed)
+    layers = tuple(rng.standard_normal(shape) for _ in CLOUD_SCALES)
+    for layer in layers:
+        layer.flags.writeable = False
+    return layers
 
 
 def _touching(mask: np.ndarray, other: np.ndarray, reach: int = 4) -> np.ndarray:

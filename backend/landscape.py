@@ -31,7 +31,7 @@ from scipy import ndimage
 
 from backend import gradient_domain
 from backend import patch_synthesis as kernels
-from backend.cloud_snow import CloudSnowIds, apply_cloud_snow, winter_snowfield
+from backend.cloud_snow import CloudSnowIds, apply_cloud_snow, billowed_clouds, winter_snowfield
 from backend.hybrid import (NO_SEGMENT, SHAPE_GRID, ExemplarBank, Region, colour_style, connected_regions, frame_cut,
                             ranked_segments, warped_segment)
 
@@ -68,7 +68,7 @@ class SynthesisSettings:
     # A photo with less fine detail than this (`fine_detail`) is never an exemplar: 12 of the shipped bank's
     # 1372 (night skies, long exposures, macro blur; 3 of its 572 Stanford photos).
     min_fine_detail: float = 3.0
-    keep_margin: float = 0.15  # retrieval score a live painter's main exemplar may lose before it is swapped
+    keep_margin: float = 0.15  # retrieval score a live painter's exemplar may lose before it is swapped
     min_class_share: float = 0.002  # a painted class smaller than this share of the frame brings no extra
     # A class the main exemplar has only at a smaller scale (`class_scale` below this share of the painting's)
     # brings an extra that has it large: a painted tree is not made of a distant tree line's pixels.
@@ -101,7 +101,13 @@ class SynthesisSettings:
     # (intersection over union); else the object is fitted to the region's box and cut to its outline.
     thing_whole_min_iou: float = 0.4
     thing_candidates: int = 8  # the best-ranked objects that are tried whole against the region's outline
+    # A dark line thinner than this many pixels across an exemplar's sky (a power line, a mast's stay) is never
+    # copied: copied in pieces it comes out as dashes scattered over the painted sky.
+    wire_width: int = 5
+    wire_contrast: float = 0.08  # ... darker than the sky around it by at least this (0..1 grey levels)
+    sky_class: int = 0  # the wires are looked for in its pixels and in cloud's
     cloud_fade: float = 0.04  # a painted cloud fades into the sky beside it over this share of the picture's side
+    cloud_billow: float = 0.05  # ... and its outline billows by up to this share (`billowed_clouds`)
 
 
 @dataclass
@@ -359,11 +365,12 @@ def photo_layout_distance(index: SceneIndex, layout: np.ndarray, target_shares: 
 
 
 def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: np.ndarray, seed: int,
-             settings: SynthesisSettings, keep: int | None = None, photo: StylePhoto | None = None) -> list[int]:
+             settings: SynthesisSettings, keep: tuple[int, ...] = (), photo: StylePhoto | None = None) -> list[int]:
     """Bank photo indices: the main exemplar first, then one extra per painted class it lacks (a class whose
     labels a photo's pixels disagree with counts as lacking, `SceneIndex.class_trusted`). A painter's
-    own photo is always the main exemplar (USER_PHOTO). A live painter's previous main exemplar (`keep`) stays
-    while it scores nearly as well as the seed's pick, so a stroke does not swap the whole scene for a near tie."""
+    own photo is always the main exemplar (USER_PHOTO). A live painter's previous exemplars (`keep`, main first)
+    stay while they score nearly as well as the seed's picks, so a stroke does not swap the whole scene, or
+    one of its extras, for a near tie (and the next frame starts from the last one's matches)."""
     num_classes = index.num_classes
     target_shares = class_shares(labels, num_classes)
     target_layout = layout_descriptor(labels, num_classes)
@@ -386,8 +393,8 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         ranked = detailed or ranked  # a bank of only smooth photos still paints
         rng = np.random.default_rng(seed)
         main = int(ranked[rng.integers(min(settings.top_k, len(ranked)))])
-        if keep is not None and keep != USER_PHOTO and score[keep] <= score[main] + settings.keep_margin:
-            main = keep
+        if keep and keep[0] != USER_PHOTO and score[keep[0]] <= score[main] + settings.keep_margin:
+            main = keep[0]
         main_shares, main_scale = index.trusted_shares[main], index.trusted_scales[main]
         main_style = bank.photo_styles[main]
     chosen = [main]
@@ -399,7 +406,9 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
                     and scale[cls] >= settings.min_scale_ratio * target_scale[cls])
 
     # An extra chosen for one class serves any other it has enough of: the few extras allowed go further.
-    for cls in np.flatnonzero(painted):
+    # The largest painted class goes first, so the extras run out on small ones (a snowfield painted as grass
+    # for want of an extra turns a winter scene brown).
+    for cls in sorted(np.flatnonzero(painted), key=lambda c: -target_shares[c]):
         if cls in settings.thing_classes or any(covers(i, cls) for i in chosen):
             continue
         if len(chosen) > settings.max_extras:
@@ -415,6 +424,8 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
         while np.isfinite(extra_score[best]) and not index.detailed(bank, best):
             extra_score[best] = np.inf
             best = int(np.argmin(extra_score))
+        kept = [i for i in keep[1:] if extra_score[i] <= extra_score[best] + settings.keep_margin]
+        best = kept[0] if kept else best
         if np.isfinite(extra_score[best]):
             chosen.append(best)
     return chosen
@@ -570,9 +581,11 @@ class LandscapeRenderer:
         # A sliver of an upload (1 x 4000 px) must not stretch the exemplars without bound.
         aspect = round(min(max(float(aspect), 1 / MAX_ASPECT), MAX_ASPECT), 3)
         settings_key = (tuple(np.round(style, 4)), seed, preset, photo.key if photo is not None else None, aspect)
-        keep = state.key[0][0] if state is not None and state.key is not None and state.key[1][1:] == settings_key else None
+        keep = state.key[0] if state is not None and state.key is not None and state.key[1][1:] == settings_key else ()
         chosen = retrieve(self.index, self.bank, labels, style, seed, cfg, keep, photo)
         labels = self._painted_as_available(labels, chosen, photo)
+        if weather.cloud:  # after retrieval, which reads the painting as painted
+            labels = billowed_clouds(labels, self.cloud_snow, seed, cfg.cloud_billow)
         # A stroke that adds or removes the weather relabels the exemplars: no warm start across it.
         key = (tuple(chosen), (weather, *settings_key))
         warm = state is not None and state.key == key and state.labels is not None and len(state.levels) == len(self.level_sides)
@@ -667,16 +680,18 @@ class LandscapeRenderer:
                    weather: Weather) -> list[tuple[np.ndarray, np.ndarray]]:
         """(photo, labels) of each chosen exemplar; extras' colours moved toward the main one's, except a
         snow-only photo's. A class an exemplar's pixels disagree with is unlabelled there where another
-        exemplar has it trusted."""
+        exemplar has it trusted, and so are thin dark lines across its sky (`thin_dark_lines`)."""
         cfg = self.settings
         exemplars = [(photo.rgb, photo.labels) if index == USER_PHOTO else bank_labels(self.bank, index, self.cloud_snow, weather)
                      for index in chosen]
         trusted = np.stack([np.ones(self.num_classes, bool) if index == USER_PHOTO else self.index.class_trusted[index]
                             for index in chosen])
+        air = (cfg.sky_class,) if self.cloud_snow is None else (cfg.sky_class, self.cloud_snow.cloud)
         for n, (rgb, labels) in enumerate(exemplars):
             distrusted = [cls for cls in np.flatnonzero(~trusted[n]) if trusted[:, cls].any()]
-            if distrusted:
-                exemplars[n] = (rgb, np.where(np.isin(labels, distrusted), NO_SEGMENT, labels).astype(np.uint8))
+            uncopied = np.isin(labels, distrusted) | thin_dark_lines(rgb, np.isin(labels, air), cfg.wire_width,
+                                                                      cfg.wire_contrast)
+            exemplars[n] = (rgb, np.where(uncopied, NO_SEGMENT, labels).astype(np.uint8))
         main_style = self._main_style(chosen, photo)
         for i in range(1, len(exemplars)):
             if chosen[i] != USER_PHOTO and self.bank.snow_only[chosen[i]]:
@@ -890,6 +905,17 @@ def surrounding_classes(labels: np.ndarray, region: Region, num_classes: int) ->
     return shares / max(shares.sum(), 1.0)
 
 
+def thin_dark_lines(rgb: np.ndarray, within: np.ndarray, width: int, contrast: float) -> np.ndarray:
+    """bool [H, W]: the pixels of uint8 [H, W, 3] inside `within` on a dark line or speck narrower than `width`
+    pixels, at least `contrast` (0..1) darker than what is around it (a grey closing's black top-hat), with
+    their one-pixel rim."""
+    if not within.any():
+        return within
+    grey = rgb.astype(np.float32).mean(-1) / 255
+    darker = ndimage.grey_closing(grey, size=(width, width)) - grey
+    return ndimage.binary_dilation((darker > contrast) & within) & within
+
+
 def _feathered(rgb: np.ndarray, pasted: np.ndarray) -> np.ndarray:
     """The picture with each pasted object's outermost ring of pixels half blended with the stuff beside it,
     so its edge reads as an edge in the scene, not as a cut-out."""
@@ -902,12 +928,16 @@ def _feathered(rgb: np.ndarray, pasted: np.ndarray) -> np.ndarray:
 
 def _soft_cloud_edges(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds, width: float) -> np.ndarray:
     """The picture with each painted cloud's edge against the sky blurred away over `width` pixels on either
-    side: a cloud has no outline, and copied from a photo's cloud cores a painted ellipse reads as a disk.
-    The blur is taken over sky and cloud alone, so no mountain bleeds into it."""
+    side (at most about a third of the painted clouds' typical thickness): a cloud has no outline, and copied
+    from a photo's cloud cores a painted ellipse reads as a disk. The blur is taken over sky and cloud alone,
+    so no mountain bleeds into it."""
     clouds = labels == ids.cloud
     air = clouds | (labels == ids.sky)
     inside = ndimage.distance_transform_edt(clouds)
     outside = ndimage.distance_transform_edt(~clouds)
+    components, count = ndimage.label(clouds)
+    if count:  # a small cloud fades over less, or it is all fade: a blurred blob
+        width = min(width, 0.35 * float(np.median(ndimage.maximum(inside, components, np.arange(1, count + 1)))))
     distance = np.where(clouds, inside - 0.5, outside - 0.5)
     band = air & (distance < width)
     if not (band & clouds).any() or not (band & ~clouds).any():

@@ -68,6 +68,13 @@ def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) ->
           f"{settings.min_class_agreement}): {distrusted}")
     bank_spec = source.exemplar_bank.model_copy(update={"sha256": file_sha256(path)})
     source = source.model_copy(update={"exemplar_bank": bank_spec})
+    # The hybrid never copies the snow-only photos, but its bank file ships their pixels: its card says so.
+    snow_photos = int(index.snow_only.sum())
+    data = [d for d in source.training.data if not d.name.startswith(WINTER_PHOTOS.name.partition(" (")[0])]
+    if snow_photos:
+        name = f"{WINTER_PHOTOS.name.format(count=snow_photos)}; exemplar bank only"
+        data.append(WINTER_PHOTOS.model_copy(update={"name": name}))
+    source = source.model_copy(update={"training": source.training.model_copy(update={"data": data})})
     write_card(source, source_card)
     return source
 
@@ -119,9 +126,6 @@ def write_landscape_card(source_card: Path, out: Path, realism: Path | None, com
     data = [DataSource(name=d.name.replace("; exemplar bank only", "")
                        .replace(": exemplar bank and training pairs", ""), citation=d.citation, terms=d.terms)
             for d in source.training.data]
-    snow_photos = int(bank.snow_only.sum())
-    if snow_photos:
-        data.append(WINTER_PHOTOS.model_copy(update={"name": WINTER_PHOTOS.name.format(count=snow_photos)}))
     training = Training(
         data=data,
         command=f"{source.training.command.split(' && ')[0].replace('train hybrid', 'build-bank')}; {command}",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backend.cards import LabelSet
-from backend.cloud_snow import CloudSnowRule, apply_cloud_snow, cloud_snow_ids, with_cloud_and_snow
+from backend.cloud_snow import CloudSnowRule, apply_cloud_snow, billowed_clouds, cloud_snow_ids, with_cloud_and_snow
 from model_training.labelsets import LABEL_SETS
 
 SKY, TREE, ROAD, GRASS, WATER, BUILDING = 0, 1, 2, 3, 4, 5
@@ -115,3 +115,37 @@ def test_a_framed_photo_is_told_from_one_with_a_bright_snowy_edge():
     matted = snowy.copy()
     matted[:6], matted[-6:], matted[:, :6], matted[:, -6:] = 250, 250, 250, 250
     assert framed(matted) and not framed(snowy)
+
+
+def _outline(mask: np.ndarray) -> int:
+    return int((mask[1:] != mask[:-1]).sum() + (mask[:, 1:] != mask[:, :-1]).sum())
+
+
+def test_a_painted_clouds_outline_billows_within_the_sky_and_a_small_cloud_keeps_its_place(label_set: LabelSet):
+    ids = cloud_snow_ids(label_set)
+    MOUNTAIN = 6
+    labels = np.full((160, 160), SKY, np.uint8)
+    labels[100:] = MOUNTAIN
+    rows, cols = np.mgrid[:160, :160]
+    ellipse = ((rows - 50) / 18) ** 2 + ((cols - 60) / 40) ** 2 <= 1
+    speck = (rows - 20) ** 2 + (cols - 140) ** 2 <= 9
+    labels[ellipse | speck] = ids.cloud
+    billowed = billowed_clouds(labels, ids, seed=3, reach=0.05)
+    assert (billowed[labels == MOUNTAIN] == MOUNTAIN).all(), "only sky and cloud trade places"
+    assert set(np.unique(billowed[labels != MOUNTAIN])) == {SKY, ids.cloud}
+    cloud = billowed == ids.cloud
+    assert cloud[20, 140], "a speck of a cloud is still there"
+
+    def raggedness(mask: np.ndarray) -> float:  # outline over the square root of the area: shape, not size
+        return _outline(mask) / np.sqrt(mask.sum())
+
+    ragged = []
+    for seed in range(8):
+        big = (billowed_clouds(labels, ids, seed, reach=0.05) == ids.cloud) & (rows < 90) & (cols < 120)
+        ragged.append(raggedness(big) / raggedness(ellipse))
+        assert 0.8 < big.sum() / ellipse.sum() < 1.6, f"seed {seed}: the cloud stays about its painted size"
+    assert min(ragged) > 1.03 and np.mean(ragged) > 1.1, f"a cloud's edge is not an ellipse's: {ragged}"
+    assert (billowed_clouds(labels, ids, seed=3, reach=0.05) == billowed).all()
+    assert (billowed_clouds(labels, ids, seed=4, reach=0.05) != billowed).any()
+    clear = np.where(labels == ids.cloud, SKY, labels).astype(np.uint8)
+    assert (billowed_clouds(clear, ids, seed=3, reach=0.05) == clear).all()

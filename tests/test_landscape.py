@@ -68,7 +68,7 @@ def test_a_live_painter_keeps_its_main_exemplar_through_a_near_tie(renderer: Lan
     labels, style = painting(), style_of(renderer, 1)
     ranked = [retrieve(renderer.index, renderer.bank, labels, style, seed, renderer.settings)[0] for seed in range(8)]
     other = next(main for main in ranked if main != ranked[0])
-    kept = retrieve(renderer.index, renderer.bank, labels, style, 0, renderer.settings, keep=other)
+    kept = retrieve(renderer.index, renderer.bank, labels, style, 0, renderer.settings, keep=(other,))
     assert kept[0] == other
 
 
@@ -112,6 +112,70 @@ def test_a_class_painted_large_is_not_matched_by_a_distant_strip_of_it():
     block[10:50, 10:50] = TREE  # a tree in front
     scales = class_scale(np.stack([layout_descriptor(strip, 8), layout_descriptor(block, 8)]), 8)
     assert scales[0, TREE] < 0.5 and scales[1, TREE] == 1.0
+
+
+def test_the_largest_painted_class_the_main_exemplar_lacks_gets_the_first_extra():
+    """With one extra allowed and two painted classes the main exemplar lacks, the extra serves the larger
+    (a snowfield left to its `counts_as` for want of an extra had turned a winter scene brown)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from backend.landscape import SynthesisSettings
+
+    labels = np.zeros((60, 60), np.uint8)
+    labels[24:30], labels[30:] = 1, 2  # class 1: a tenth of the painting; class 2: half
+    layout = layout_descriptor(labels, 3)
+    shares = np.array([[1.0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5]], np.float32)  # photo 0 has only sky
+    index = SimpleNamespace(num_classes=3, layouts=np.stack([layout] * 3), weather_classes=(), snow_class=None,
+                            trusted=np.ones(3, bool), snow_only=np.zeros(3, bool), trusted_shares=shares,
+                            trusted_scales=np.where(shares > 0, 1.0, 0.0), detailed=lambda bank, i: True)
+    index.layouts[1:] += 1.0  # photo 0 is the nearest layout: the main exemplar
+    bank = SimpleNamespace(photo_styles=np.zeros((3, 6), np.float32))
+    settings = replace(SynthesisSettings(), top_k=1, max_extras=1)
+    assert retrieve(index, bank, labels, np.zeros(6, np.float32), 0, settings) == [0, 2]
+
+
+def test_a_live_painter_keeps_its_extra_exemplar_through_a_near_tie_not_a_clear_loss():
+    """A stroke that barely changes how two photos rank for a class the main exemplar lacks keeps the
+    painter's previous extra, so the next picture starts from the last one's matches (a snowy painting's
+    strokes had swapped an extra and repainted everything from scratch)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from backend.landscape import SynthesisSettings
+
+    labels = np.zeros((60, 60), np.uint8)
+    labels[30:] = 2
+    layout = layout_descriptor(labels, 3)
+    shares = np.array([[1.0, 0, 0], [0.5, 0, 0.5], [0.5, 0, 0.5], [0.5, 0, 0.5]], np.float32)
+    styles = np.zeros((4, 6), np.float32)
+    styles[2, 0], styles[3, 0] = 0.05, 1.0  # photo 2 a near tie with photo 1, photo 3 far off in colour
+    index = SimpleNamespace(num_classes=3, layouts=np.stack([layout] * 4), weather_classes=(), snow_class=None,
+                            trusted=np.ones(4, bool), snow_only=np.zeros(4, bool), trusted_shares=shares,
+                            trusted_scales=np.where(shares > 0, 1.0, 0.0), detailed=lambda bank, i: True)
+    index.layouts[1:] += 1.0  # photo 0 is the main exemplar
+    bank = SimpleNamespace(photo_styles=styles)
+    settings = replace(SynthesisSettings(), top_k=1)
+    style = np.zeros(6, np.float32)
+    assert retrieve(index, bank, labels, style, 0, settings) == [0, 1]
+    assert retrieve(index, bank, labels, style, 0, settings, keep=(0, 2)) == [0, 2]
+    assert retrieve(index, bank, labels, style, 0, settings, keep=(0, 3)) == [0, 1]
+
+
+def test_a_wire_across_the_sky_is_found_but_not_a_roof_or_anything_outside_the_sky():
+    from backend.landscape import thin_dark_lines
+
+    rng = np.random.default_rng(0)
+    rgb = np.clip(rng.normal((120, 170, 230), 4, (60, 80, 3)), 0, 255).astype(np.uint8)
+    rgb[20:22] = (40, 40, 45)  # a wire: 2 px across
+    rgb[40:60, 10:40] = (60, 50, 50)  # a roof: wide and dark
+    rgb[5:7, 60:] = (40, 40, 45)  # another wire, outside the region looked in
+    sky = np.ones((60, 80), bool)
+    sky[:10, 55:] = False
+    lines = thin_dark_lines(rgb, sky, width=5, contrast=0.08)
+    assert lines[20:22].all(), "the wire"
+    assert not lines[:10, 55:].any() and not lines[44:56, 14:36].any(), "nothing outside the sky, no roof"
+    assert lines.sum() < 80 * 4 + 2 * 60, "the wire and its rim, and at most the roof's edge"
 
 
 def test_a_bank_photo_is_nearest_in_layout_to_a_painting_of_its_own_labels(renderer: LandscapeRenderer):
@@ -620,10 +684,10 @@ def test_a_class_whose_pixels_disagree_with_its_labels_is_taken_from_another_pho
 
 
 def test_a_winter_photo_lends_its_snow_only_to_a_painting_with_snow(fixture_data: Path, renderer: LandscapeRenderer,
-                                                                      tmp_path: Path):
+                                                                      hybrid_weights: Path, tmp_path: Path):
     """A winter photo in the bank (`snow-photos`, then build-bank's snow roots) has no segments and is not a
     random look, never serves a painting without snow (its pictures stay the same), and a painted snowfield is
-    copied from its snow."""
+    copied from its snow. Both cards sharing the bank list the winter photos among their data, once."""
     from PIL import Image
 
     from backend.hybrid import ExemplarBank
@@ -671,3 +735,17 @@ def test_a_winter_photo_lends_its_snow_only_to_a_painting_with_snow(fixture_data
     picture = wintry.render(with_snowfield, style, 0).astype(int)
     snow = picture[with_snowfield == snow_id].mean(0)
     assert snow.min() > 140 and snow[2] >= snow[0], f"the painted snow is the photo's pale blue snow, not {snow}"
+
+    import shutil
+
+    from model_training.landscape_card import write_landscape_card
+
+    weights = tmp_path / "weights"
+    shutil.copytree(hybrid_weights, weights)
+    shutil.copyfile(with_snow, weights / load_card(weights / f"{HYBRID_ID}.json").exemplar_bank.file)
+    for _ in range(2):  # written again, the cards do not list the photos twice
+        write_landscape_card(weights / f"{HYBRID_ID}.json", weights / f"{LANDSCAPE_ID}.json", None, "test")
+    for card in (HYBRID_ID, LANDSCAPE_ID):
+        names = [d.name for d in load_card(weights / f"{card}.json").training.data]
+        assert sum("winter training photos (1, for snow only" in n for n in names) == 1, (card, names)
+        assert len(names) == len(load_card(hybrid_weights / f"{HYBRID_ID}.json").training.data) + 1, names
