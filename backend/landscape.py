@@ -108,6 +108,7 @@ class SynthesisSettings:
     sky_class: int = 0  # the wires are looked for in its pixels and in cloud's
     cloud_fade: float = 0.04  # a painted cloud fades into the sky beside it over this share of the picture's side
     cloud_billow: float = 0.05  # ... and its outline billows by up to this share (`billowed_clouds`)
+    snow_style_share: float = 0.35  # the share of the style's colour move painted snow takes
 
 
 @dataclass
@@ -631,7 +632,12 @@ class LandscapeRenderer:
             picture = _feathered(rgb, fixed) if fixed.any() else rgb
             if weather.cloud:
                 picture = _soft_cloud_edges(picture, level_labels, self.cloud_snow, cfg.cloud_fade * side)
-            picture = _colour_moved(picture, style, strength) if strength > 0 else picture
+            if strength > 0:
+                moved = _colour_moved(picture, style, strength)
+                if weather.snow:  # snow takes a preset's light, not its colours: under a lush look it was green
+                    snow = (level_labels == self.cloud_snow.snow)[..., None]
+                    moved = np.where(snow, picture + cfg.snow_style_share * (moved - picture), moved)
+                picture = moved
             if state is not None and len(new_levels) == len(self.level_sides):
                 # Kept before the last yield: a consumer that stops at the finished picture still warm-starts.
                 state.labels, state.key, state.levels = labels, key, new_levels

@@ -420,21 +420,27 @@ def test_the_card_adds_cloud_and_snow_that_count_as_sky_and_grass(engine: Infere
     assert len(engine.get(HYBRID_ID).card.label_set.classes) == 8, "the hybrid sharing the bank keeps its 8"
 
 
+def sky_over_grass(snow: tuple[slice, slice], cloud: bool) -> StylePhoto:
+    """A painter's photo: a blue sky (with a grey-white cloud) over green grass with a patch of snow."""
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    rgb[:24] = (60, 110, 200)
+    if cloud:
+        rgb[4:16, 8:40] = (235, 238, 240)
+    rgb[24:] = (50, 140, 40)
+    rgb[snow] = (245, 246, 250)
+    labels = np.full((48, 64), GRASS, np.uint8)
+    labels[:24] = SKY
+    return StylePhoto(rgb=rgb, labels=labels, key=f"sky-over-grass-{cloud}-{snow}")
+
+
 def test_painted_cloud_and_snow_come_from_bright_grey_exemplar_pixels(renderer: LandscapeRenderer):
     """A painter's photo with a grey-white cloud in a blue sky and snow on grass: painted cloud and snow
     take those pixels, the sky the blue and the grass the green."""
     from backend.hybrid import colour_style
 
-    rgb = np.zeros((48, 64, 3), np.uint8)
-    rgb[:24] = (60, 110, 200)
-    rgb[4:16, 8:40] = (235, 238, 240)
-    rgb[24:] = (50, 140, 40)
-    rgb[30:44, 30:60] = (245, 246, 250)
-    labels = np.full((48, 64), GRASS, np.uint8)
-    labels[:24] = SKY
-    photo = StylePhoto(rgb=rgb, labels=labels, key="cloud-snow")
+    photo = sky_over_grass(snow=(slice(30, 44), slice(30, 60)), cloud=True)
     painted = stripes(64, 64, [SKY, CLOUD, GRASS, SNOW])
-    picture = renderer.render(painted, colour_style(rgb), 0, photo=photo).astype(int)
+    picture = renderer.render(painted, colour_style(photo.rgb), 0, photo=photo).astype(int)
     sources = {SKY: (60, 110, 200), CLOUD: (235, 238, 240), GRASS: (50, 140, 40), SNOW: (245, 246, 250)}
     for cls in sources:
         # The picture's colours are moved toward the photo's look, so each class is compared by its nearest source.
@@ -442,6 +448,28 @@ def test_painted_cloud_and_snow_come_from_bright_grey_exemplar_pixels(renderer: 
         assert min(distance, key=distance.get) == cls or {cls, min(distance, key=distance.get)} == {CLOUD, SNOW}, (cls, distance)
     assert picture[painted == CLOUD].mean() > picture[painted == SKY].mean() + 40
     assert picture[painted == SNOW].mean() > picture[painted == GRASS].mean() + 40
+
+
+def test_painted_snow_takes_a_presets_light_but_not_its_colours(renderer: LandscapeRenderer):
+    """Under a preset whose look is green (a lush forest's), the rest of the picture turns green but painted
+    snow keeps most of its white: moved all the way, the snow of a painting under Lush came out yellow-green."""
+    from dataclasses import replace
+
+    photo = sky_over_grass(snow=(slice(30, 44), slice(4, 60)), cloud=False)
+    painted = stripes(64, 64, [SKY, GRASS, SNOW, SNOW])
+    lush = np.array([0.25, 0.45, 0.15, 0.1, 0.12, 0.1], np.float32)  # means then stds of R, G, B
+
+    def snow_and_sky(share: float) -> tuple[np.ndarray, np.ndarray]:
+        painter = LandscapeRenderer(renderer.bank, renderer.num_classes, renderer.size,
+                                    replace(renderer.settings, snow_style_share=share),
+                                    cloud_snow=renderer.cloud_snow, counts_as=renderer.counts_as)
+        picture = painter.render(painted, lush, 0, preset=True, photo=photo).astype(float)
+        return picture[painted == SNOW].mean(0), picture[painted == SKY].mean(0)
+
+    (snow, sky), (snow_moved_fully, sky_then) = snow_and_sky(renderer.settings.snow_style_share), snow_and_sky(1.0)
+    assert np.allclose(sky, sky_then), "only the snow's move is weaker"
+    white = np.array([245, 246, 250])
+    assert np.abs(snow - white).sum() < 0.6 * np.abs(snow_moved_fully - white).sum(), (snow, snow_moved_fully)
 
 
 def test_a_class_no_exemplar_has_is_painted_as_the_class_it_counts_as(renderer: LandscapeRenderer):
