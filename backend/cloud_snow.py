@@ -141,6 +141,9 @@ def winter_snowfield(rgb: np.ndarray, not_sky: np.ndarray, rule: WinterSnowRule 
     return kept[components]
 
 
+CLOUD_SCALES = (0.1, 0.05, 0.025)  # the billows' largest scales, as shares of the picture's side
+
+
 def billowed_clouds(labels: np.ndarray, ids: CloudSnowIds, seed: int, reach: float) -> np.ndarray:
     """A copy of uint8 labels [H, W] whose painted clouds have a cloud's outline: each cloud's edge against the
     sky pushed in and out by seeded smooth noise of three scales, up to `reach` of the picture's side (less for
@@ -152,10 +155,9 @@ def billowed_clouds(labels: np.ndarray, ids: CloudSnowIds, seed: int, reach: flo
         return labels
     air = clouds | (labels == ids.sky)
     inside = ndimage.distance_transform_edt(clouds)
-    signed = inside - ndimage.distance_transform_edt(~clouds)  # pixels; positive inside a cloud
-    components, count = ndimage.label(clouds)
-    thickness = np.asarray(ndimage.maximum(inside, components, np.arange(1, count + 1)), np.float64)
-    rows, cols = ndimage.distance_transform_edt(~clouds, return_distances=False, return_indices=True)
+    outside, (rows, cols) = ndimage.distance_transform_edt(~clouds, return_indices=True)
+    signed = inside - outside  # pixels; positive inside a cloud
+    components, thickness = cloud_thickness(clouds, inside)
     nearest = components[rows, cols]  # each pixel's nearest cloud, 1..count
     side = max(labels.shape)
     reaches = np.minimum(reach * side, 0.6 * thickness)
@@ -178,7 +180,11 @@ def billowed_clouds(labels: np.ndarray, ids: CloudSnowIds, seed: int, reach: flo
     return out
 
 
-CLOUD_SCALES = (0.1, 0.05, 0.025)  # the billows' largest scales, as shares of the picture's side
+def cloud_thickness(clouds: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each pixel's connected cloud, 1..N, 0 off clouds; each cloud's thickness [N]: its largest distance to
+    its edge, from `inside`, the distance transform of `clouds`)."""
+    components, count = ndimage.label(clouds)
+    return components, np.asarray(ndimage.maximum(inside, components, np.arange(1, count + 1)), np.float64)
 
 
 @functools.lru_cache(maxsize=8)  # a live painter's strokes reuse its seed's noise

@@ -31,7 +31,7 @@ from scipy import ndimage
 
 from backend import gradient_domain
 from backend import patch_synthesis as kernels
-from backend.cloud_snow import CloudSnowIds, apply_cloud_snow, billowed_clouds, winter_snowfield
+from backend.cloud_snow import CloudSnowIds, apply_cloud_snow, billowed_clouds, cloud_thickness, winter_snowfield
 from backend.hybrid import (NO_SEGMENT, SHAPE_GRID, ExemplarBank, Region, colour_style, connected_regions, frame_cut,
                             ranked_segments, warped_segment)
 
@@ -941,9 +941,9 @@ def _soft_cloud_edges(rgb: np.ndarray, labels: np.ndarray, ids: CloudSnowIds, wi
     air = clouds | (labels == ids.sky)
     inside = ndimage.distance_transform_edt(clouds)
     outside = ndimage.distance_transform_edt(~clouds)
-    components, count = ndimage.label(clouds)
-    if count:  # a small cloud fades over less, or it is all fade: a blurred blob
-        width = min(width, 0.35 * float(np.median(ndimage.maximum(inside, components, np.arange(1, count + 1)))))
+    thickness = cloud_thickness(clouds, inside)[1]
+    if len(thickness):  # a small cloud fades over less, or it is all fade: a blurred blob
+        width = min(width, 0.35 * float(np.median(thickness)))
     distance = np.where(clouds, inside - 0.5, outside - 0.5)
     band = air & (distance < width)
     if not (band & clouds).any() or not (band & ~clouds).any():

@@ -114,23 +114,32 @@ def test_a_class_painted_large_is_not_matched_by_a_distant_strip_of_it():
     assert scales[0, TREE] < 0.5 and scales[1, TREE] == 1.0
 
 
+def three_class_scene(labels: np.ndarray, shares: np.ndarray, styles: np.ndarray):
+    """A stand-in scene index and bank for `retrieve` over three classes: each photo's (trusted) class shares
+    and colour statistics as given, every photo detailed and trusted, photo 0 the nearest to the painting's
+    layout (the main exemplar with `top_k` 1)."""
+    from types import SimpleNamespace
+
+    photos = len(shares)
+    index = SimpleNamespace(num_classes=3, layouts=np.stack([layout_descriptor(labels, 3)] * photos),
+                            weather_classes=(), snow_class=None, trusted=np.ones(photos, bool),
+                            snow_only=np.zeros(photos, bool), trusted_shares=shares,
+                            trusted_scales=np.where(shares > 0, 1.0, 0.0), detailed=lambda bank, i: True)
+    index.layouts[1:] += 1.0
+    return index, SimpleNamespace(photo_styles=styles)
+
+
 def test_the_largest_painted_class_the_main_exemplar_lacks_gets_the_first_extra():
     """With one extra allowed and two painted classes the main exemplar lacks, the extra serves the larger
     (a snowfield left to its `counts_as` for want of an extra had turned a winter scene brown)."""
     from dataclasses import replace
-    from types import SimpleNamespace
 
     from backend.landscape import SynthesisSettings
 
     labels = np.zeros((60, 60), np.uint8)
     labels[24:30], labels[30:] = 1, 2  # class 1: a tenth of the painting; class 2: half
-    layout = layout_descriptor(labels, 3)
     shares = np.array([[1.0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5]], np.float32)  # photo 0 has only sky
-    index = SimpleNamespace(num_classes=3, layouts=np.stack([layout] * 3), weather_classes=(), snow_class=None,
-                            trusted=np.ones(3, bool), snow_only=np.zeros(3, bool), trusted_shares=shares,
-                            trusted_scales=np.where(shares > 0, 1.0, 0.0), detailed=lambda bank, i: True)
-    index.layouts[1:] += 1.0  # photo 0 is the nearest layout: the main exemplar
-    bank = SimpleNamespace(photo_styles=np.zeros((3, 6), np.float32))
+    index, bank = three_class_scene(labels, shares, np.zeros((3, 6), np.float32))
     settings = replace(SynthesisSettings(), top_k=1, max_extras=1)
     assert retrieve(index, bank, labels, np.zeros(6, np.float32), 0, settings) == [0, 2]
 
@@ -140,21 +149,15 @@ def test_a_live_painter_keeps_its_extra_exemplar_through_a_near_tie_not_a_clear_
     painter's previous extra, so the next picture starts from the last one's matches (a snowy painting's
     strokes had swapped an extra and repainted everything from scratch)."""
     from dataclasses import replace
-    from types import SimpleNamespace
 
     from backend.landscape import SynthesisSettings
 
     labels = np.zeros((60, 60), np.uint8)
     labels[30:] = 2
-    layout = layout_descriptor(labels, 3)
     shares = np.array([[1.0, 0, 0], [0.5, 0, 0.5], [0.5, 0, 0.5], [0.5, 0, 0.5]], np.float32)
     styles = np.zeros((4, 6), np.float32)
     styles[2, 0], styles[3, 0] = 0.05, 1.0  # photo 2 a near tie with photo 1, photo 3 far off in colour
-    index = SimpleNamespace(num_classes=3, layouts=np.stack([layout] * 4), weather_classes=(), snow_class=None,
-                            trusted=np.ones(4, bool), snow_only=np.zeros(4, bool), trusted_shares=shares,
-                            trusted_scales=np.where(shares > 0, 1.0, 0.0), detailed=lambda bank, i: True)
-    index.layouts[1:] += 1.0  # photo 0 is the main exemplar
-    bank = SimpleNamespace(photo_styles=styles)
+    index, bank = three_class_scene(labels, shares, styles)
     settings = replace(SynthesisSettings(), top_k=1)
     style = np.zeros(6, np.float32)
     assert retrieve(index, bank, labels, style, 0, settings) == [0, 1]
