@@ -1,5 +1,5 @@
 """Command line: python -m model_training {train,evaluate,evaluate-realism,export,pseudo-label,label-sheet,
-build-bank, snow-photos, bank-labels, quantize, landscape-card, measure-presets, match-presets, fixtures} ..."""
+build-bank, snow-photos, bank-labels, quantize, logit-adjust, landscape-card, measure-presets, match-presets, fixtures} ..."""
 
 from __future__ import annotations
 
@@ -145,6 +145,19 @@ def _quantize(args: argparse.Namespace) -> None:
     print(f"quantised: {graph}")
 
 
+def _logit_adjust(args: argparse.Namespace) -> None:
+    import json
+
+    from model_training.logit_adjust import adjust_card
+
+    try:
+        note = adjust_card(Path(args.card), Path(args.config), " ".join(["python -m model_training", *sys.argv[1:]]),
+                           args.limit, Path(args.out) if args.out else None)
+    except (FileNotFoundError, ValueError) as error:  # bad card or data: a message, not a traceback
+        raise SystemExit(f"logit-adjust: {error}") from error
+    print(json.dumps(note, indent=2))
+
+
 def _measure_presets(args: argparse.Namespace) -> None:
     from model_training.preset_looks import format_table, measure_presets, misses
 
@@ -205,11 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="measure a trained run, write JSON metrics")
-    evaluate.add_argument("run", help="run folder (holds checkpoint.pt and config.toml), or a pix2pix/CycleGAN "
-                                      "config file with --onnx: that exported graph is measured alone")
+    evaluate.add_argument("run", help="run folder (holds checkpoint.pt and config.toml), or a pix2pix, CycleGAN "
+                                      "or segmenter config file with --onnx: that exported graph is measured alone")
     evaluate.add_argument("--segmenter", help="segmenter run folder or exported segmenter (weights/ID.onnx), "
                                                "for the FCN-score of label->photo models")
-    evaluate.add_argument("--onnx", help="score this exported graph of the run instead of its torch generator")
+    evaluate.add_argument("--onnx", help="score this exported graph of the run instead of its torch network")
     evaluate.add_argument("--baseline", help="run of a baseline trained on the same data for the same CPU time")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
     evaluate.add_argument("--reference", help="real photos for the checkerboard index (default: the summer "
@@ -277,6 +290,14 @@ def main(argv: list[str] | None = None) -> None:
                           help="a label-folder dataset with splits/train.txt and labels/")
     quantize.add_argument("--limit", type=int, default=64, help="calibration label maps")
     quantize.set_defaults(handler=_quantize)
+
+    adjust = commands.add_parser("logit-adjust", help="shift an exported segmenter's class scores by offsets fitted "
+                                                      "on its training photos (rare classes called more often)")
+    adjust.add_argument("card", help="the segmenter's model card (weights/ID.json); its graph is rewritten")
+    adjust.add_argument("--config", required=True, help="the segmenter's training config: its training split is fitted")
+    adjust.add_argument("--limit", type=int, default=None, help="fit on at most this many training photos")
+    adjust.add_argument("--out", help="the adjusted graph's evaluation JSON (default: runs/evaluate/ID/metrics.json)")
+    adjust.set_defaults(handler=_logit_adjust)
 
     realism = commands.add_parser(
         "evaluate-realism", help="C2ST, FCN-scores by two judges and painted round trips of label -> photo models")

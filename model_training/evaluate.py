@@ -142,8 +142,9 @@ def _load(run_or_config: Path, onnx: Path | None) -> tuple:
     if onnx is None:
         raise ValueError(f"{run_or_config} is a config, not a run: pass the exported graph with --onnx")
     config = load_config(run_or_config)
-    if config.family not in ("pix2pix", "cyclegan"):
-        raise ValueError("a config with --onnx measures pix2pix and CycleGAN graphs; other families need their run")
+    if config.family not in ("pix2pix", "cyclegan", "segmenter"):
+        raise ValueError("a config with --onnx measures pix2pix, CycleGAN and segmenter graphs; other families "
+                         "need their run")
     return config, {}, {"step": None}
 
 
@@ -188,16 +189,18 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
                      "size": config.data.load_size, "step": counters["step"],
                      "cpu_minutes": round(counters.get("cpu_seconds", 0.0) / 60, 1) if trained else None}
     labels_to_photo = config.family in ("spade", "pix2pix") and config.export.input_kind == "labels"
-    if (onnx and config.family == "segmenter") or (baseline_run and not labels_to_photo):
-        raise ValueError("--onnx applies to generators, --baseline to label -> photo models (SPADE, pix2pix on labels)")
+    if baseline_run and not labels_to_photo:
+        raise ValueError("--baseline applies to label -> photo models (SPADE, pix2pix on labels)")
     if onnx is not None:
         metrics["graph"] = Path(onnx).name
 
     if config.family == "segmenter":
         label_set = label_set_of(config)
         confusion = Confusion(label_set)
+        graph = OnnxGraph(onnx) if onnx is not None else None
         for batch in rt.in_order_batches(val_set, BATCH, limit):
-            predicted = modules["model"](batch["image"]).argmax(1, keepdim=True)
+            predicted = (graph(image=batch["image"]) if graph is not None
+                         else modules["model"](batch["image"]).argmax(1, keepdim=True))
             confusion.add(batch["labels"], predicted)
             rows += [[img, _labels_rgb(p, label_set), _labels_rgb(t, label_set)]
                      for img, p, t in zip(batch["image"], predicted, batch["labels"])]

@@ -365,7 +365,14 @@ def test_evaluate_with_a_segmenter_graph_a_baseline_and_an_exported_generator(fi
     assert from_graph["l1_with_own_style"] == pytest.approx(metrics["l1_with_own_style"], abs=1e-3)
     assert from_graph["fcn_score"]["real_photos_oracle"] == metrics["fcn_score"]["real_photos_oracle"]
 
+    # A segmenter's exported graph is measured as its torch network is (the argmax may flip near-ties).
+    seg_torch = evaluate(tmp_path / "seg", tmp_path / "seg-torch.json")
+    seg_graph = evaluate(tmp_path / "seg", tmp_path / "seg-graph.json",
+                         onnx=tmp_path / "weights" / "segmenter-tiny.onnx")
+    assert seg_graph["graph"] == "segmenter-tiny.onnx"
+    assert seg_graph["validation"]["pixel_accuracy"] == pytest.approx(seg_torch["validation"]["pixel_accuracy"],
+                                                                      abs=0.01)
     with pytest.raises(ValueError, match="label -> photo"):
-        evaluate(tmp_path / "seg", onnx=tmp_path / "weights" / "segmenter-tiny.onnx")
+        evaluate(tmp_path / "seg", baseline_run=str(tmp_path / "baseline"))
     with pytest.raises(ValueError, match="not a segmenter"):
         evaluate(tmp_path / "spade", segmenter_run=str(tmp_path / "weights" / card.onnx))
