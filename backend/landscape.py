@@ -68,6 +68,11 @@ class SynthesisSettings:
     # A photo with less fine detail than this (`fine_detail`) is never an exemplar: 12 of the shipped bank's
     # 1372 (night skies, long exposures, macro blur; 3 of its 572 Stanford photos).
     min_fine_detail: float = 3.0
+    # ... and a class (but sky) of which more than this share is flat (`flat_shares`) is never copied from it:
+    # a lagoon mirroring a pink sky, a lake smoothed by a long exposure or a road burnt out to white comes
+    # out as a sheet of sky or paper (the water of 95 of the shipped bank's 419 segmenter-labelled photos with
+    # water, of 5 of Stanford's 86).
+    max_flat_share: float = 0.5
     keep_margin: float = 0.15  # retrieval score a live painter's exemplar may lose before it is swapped
     min_class_share: float = 0.002  # a painted class smaller than this share of the frame brings no extra
     # A class the main exemplar has only at a smaller scale (`class_scale` below this share of the painting's)
@@ -146,7 +151,8 @@ class RenderState:
     levels: list[_Level] = field(default_factory=list)
 
 
-INDEX_ARRAYS = ("photo_layout", "photo_class_shares", "photo_label_agreement", "photo_class_agreement")
+INDEX_ARRAYS = ("photo_layout", "photo_class_shares", "photo_label_agreement", "photo_class_agreement",
+                "photo_class_flat")
 
 
 def grid_cells(shape: tuple[int, int], grid: int) -> np.ndarray:
@@ -188,18 +194,20 @@ def bank_labels(bank: ExemplarBank, index: int, cloud_snow: CloudSnowIds | None,
 
 
 def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds | None) -> dict[str, np.ndarray]:
-    """What retrieval needs of every bank photo: its layout descriptor, class shares and label agreement (of
-    the segmenter's own labels, overall and per class). `python -m model_training landscape-card` stores them
-    in the bank, so the server need not decode every photo at start-up; a bank without them (the tests' tiny
-    ones) is indexed on loading."""
+    """What retrieval needs of every bank photo: its layout descriptor, class shares, label agreement (of
+    the segmenter's own labels, overall and per class) and each class's flat share (`flat_shares`).
+    `python -m model_training landscape-card` stores them in the bank, so the server need not decode every
+    photo at start-up; a bank without them (the tests' tiny ones) is indexed on loading."""
     layouts = np.zeros((bank.num_photos, num_classes * LAYOUT_GRID * LAYOUT_GRID), np.float32)
     shares = np.zeros((bank.num_photos, num_classes), np.float32)
+    flat = np.zeros((bank.num_photos, num_classes), np.float32)
     # The agreement judges the segmenter's own labels: cloud and snow, added after its classes, are not its.
     segmenter_classes = num_classes if cloud_snow is None else min(cloud_snow.cloud, cloud_snow.snow)
     for index in range(bank.num_photos):
-        labels = bank.label_map(index)
+        photo, labels = bank.photo(index, keep=False)
         layouts[index] = layout_descriptor(labels, num_classes)
         shares[index] = class_shares(labels, num_classes)
+        flat[index] = flat_shares(photo, labels, num_classes)
         if cloud_snow is not None:
             # Cloud and snow are indexed on top of the sky and ground they lie in, as a painting without them
             # reads the photo with its own labels.
@@ -210,7 +218,8 @@ def index_arrays(bank: ExemplarBank, num_classes: int, cloud_snow: CloudSnowIds 
     agreement, per_class = label_agreement(bank, segmenter_classes, human_labelled(bank))
     return {"photo_layout": layouts, "photo_class_shares": shares,
             "photo_label_agreement": agreement.astype(np.float32),
-            "photo_class_agreement": np.round(per_class * 100).astype(np.uint8)}  # percent: the bank stays small
+            "photo_class_agreement": np.round(per_class * 100).astype(np.uint8),  # percent: the bank stays small
+            "photo_class_flat": np.round(flat * 100).astype(np.uint8)}
 
 
 def human_labelled(bank: ExemplarBank) -> np.ndarray:
@@ -224,7 +233,7 @@ class SceneIndex:
 
     def __init__(self, bank: ExemplarBank, num_classes: int, min_agreement: float,
                  cloud_snow: CloudSnowIds | None = None, min_fine_detail: float = 0.0,
-                 min_class_agreement: float = 0.0):
+                 min_class_agreement: float = 0.0, max_flat_share: float = 1.0, sky_class: int = 0):
         stored = all(name in bank.arrays for name in INDEX_ARRAYS)
         arrays = bank.arrays if stored else index_arrays(bank, num_classes, cloud_snow)
         self.num_classes = num_classes
@@ -246,6 +255,11 @@ class SceneIndex:
         per_class = np.asarray(arrays["photo_class_agreement"], np.float32) / 100
         class_trusted = np.ones((bank.num_photos, num_classes), bool)
         class_trusted[:, :per_class.shape[1]] = self.human_labelled[:, None] | (per_class >= min_class_agreement)
+        # A sky is smooth by nature (and so are cloud and snow, given by their rule, not the segmenter); any
+        # other class mostly flat is left out whoever labelled it.
+        flat = np.asarray(arrays["photo_class_flat"], np.float32)[:, :per_class.shape[1]] / 100 > max_flat_share
+        flat[:, sky_class] = False
+        class_trusted[:, :flat.shape[1]] &= ~flat
         if cloud_snow is not None:
             class_trusted[:, cloud_snow.cloud] = class_trusted[:, cloud_snow.sky]
         self.class_trusted = class_trusted
@@ -274,6 +288,24 @@ def fine_detail(photo: np.ndarray) -> float:
                            Image.Resampling.BILINEAR)
     values = np.asarray(grey, np.float32)
     return float(np.sqrt(((values - ndimage.gaussian_filter(values, 1.0)) ** 2).mean()))
+
+
+FLAT_DETAIL = 1.0  # grey levels (0..255): a pixel whose neighbourhood varies less than this is flat
+
+
+def flat_shares(photo: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """[num_classes]: the share of each class's pixels that are flat, with no texture above a JPEG's noise:
+    the RMS of the grey levels' difference from their 1-px Gaussian blur, over a 2-px Gaussian window, is
+    under FLAT_DETAIL (0 for a class the photo lacks). Sky is mostly flat; grass, trees or rippled water
+    almost never are."""
+    grey = np.asarray(Image.fromarray(photo).convert("L"), np.float32)
+    detail = ndimage.gaussian_filter((grey - ndimage.gaussian_filter(grey, 1.0)) ** 2, 2.0)
+    flat = (detail < FLAT_DETAIL ** 2).ravel()
+    classes = labels.ravel().astype(np.int64)
+    valid = classes < num_classes
+    counts = np.bincount(classes[valid], minlength=num_classes)
+    flat_counts = np.bincount(classes[valid], flat[valid], minlength=num_classes)
+    return flat_counts / np.maximum(counts, 1)
 
 
 BLOCK_GRID = 24  # label agreement judges blocks of a photo on a BLOCK_GRID x BLOCK_GRID grid
@@ -407,9 +439,11 @@ def retrieve(index: SceneIndex, bank: ExemplarBank, labels: np.ndarray, style: n
                     and scale[cls] >= settings.min_scale_ratio * target_scale[cls])
 
     # An extra chosen for one class serves any other it has enough of: the few extras allowed go further.
-    # The largest painted class goes first, so the extras run out on small ones (a snowfield painted as grass
-    # for want of an extra turns a winter scene brown).
-    for cls in sorted(np.flatnonzero(painted), key=lambda c: -target_shares[c]):
+    # A class the main exemplar lacks altogether goes before one it has too little of (the second can still
+    # be copied from the main's own pixels; a painting's mountains lost to a slightly larger cloud were copied
+    # from its snow), and the largest first, so the extras run out on small ones (a snowfield painted as
+    # grass for want of an extra turns a winter scene brown).
+    for cls in sorted(np.flatnonzero(painted), key=lambda c: (main_shares[c] > 0, -target_shares[c])):
         if cls in settings.thing_classes or any(covers(i, cls) for i in chosen):
             continue
         if len(chosen) > settings.max_extras:
@@ -537,7 +571,7 @@ class LandscapeRenderer:
         if cloud_snow is not None:
             self.seamless[[cloud_snow.cloud, cloud_snow.snow]] = True
         self.index = SceneIndex(bank, num_classes, settings.min_label_agreement, cloud_snow, settings.min_fine_detail,
-                                settings.min_class_agreement)
+                                settings.min_class_agreement, settings.max_flat_share, settings.sky_class)
         self._thing_surroundings: np.ndarray | None = None  # see `thing_surroundings`, computed on first use
         self.level_sides = [max(4 * settings.radius, size // d) for d in settings.level_divisors]
         self._source_cache: OrderedDict[tuple, _Sources] = OrderedDict()

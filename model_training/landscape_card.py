@@ -55,7 +55,8 @@ def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) ->
         bank = ExemplarBank.load(path)
     settings = SynthesisSettings()
     index = SceneIndex(bank, classes, settings.min_label_agreement, cloud_snow,
-                       min_class_agreement=settings.min_class_agreement)
+                       min_class_agreement=settings.min_class_agreement, max_flat_share=settings.max_flat_share,
+                       sky_class=settings.sky_class)
     segmenter_labelled = ~index.human_labelled & ~index.snow_only
     left_out = int((segmenter_labelled & ~index.trusted).sum())
     print(f"{path}: {left_out} of {int(segmenter_labelled.sum())} segmenter-labelled photos left out "
@@ -65,7 +66,14 @@ def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) ->
                           f"{int((kept & (index.class_shares[:, c.id] > 0)).sum())}"
                   for c in label_set.classes if c.id < bank.arrays["photo_class_agreement"].shape[1]}
     print(f"{path}: of the others, a class is not copied from (its blocks' agreement < "
-          f"{settings.min_class_agreement}): {distrusted}")
+          f"{settings.min_class_agreement}, or over {settings.max_flat_share:.0%} of it flat): {distrusted}")
+    segmenter_classes = bank.arrays["photo_class_agreement"].shape[1]
+    flat = bank.arrays["photo_class_flat"][:, :segmenter_classes] / 100 > settings.max_flat_share
+    for name, photos in (("segmenter-labelled", kept), ("human-labelled", index.human_labelled)):
+        has = index.class_shares[photos, :flat.shape[1]] > 0
+        counts = {c.name: f"{int((flat[photos, c.id] & has[:, c.id]).sum())} of {int(has[:, c.id].sum())}"
+                  for c in label_set.classes if c.id < flat.shape[1] and c.id != settings.sky_class}
+        print(f"{path}: {name} photos, a class over {settings.max_flat_share:.0%} flat: {counts}")
     bank_spec = source.exemplar_bank.model_copy(update={"sha256": file_sha256(path)})
     source = source.model_copy(update={"exemplar_bank": bank_spec})
     # The hybrid never copies the snow-only photos, but its bank file ships their pixels: its card says so.

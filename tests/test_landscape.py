@@ -13,8 +13,8 @@ import pytest
 
 from backend.cards import load_card
 from backend.engine import InferenceEngine, num_classes
-from backend.landscape import (USER_PHOTO, LandscapeRenderer, RenderState, StylePhoto, Weather, class_scale,
-                               layout_descriptor, photo_layout_distance, retrieve)
+from backend.landscape import (INDEX_ARRAYS, USER_PHOTO, LandscapeRenderer, RenderState, StylePhoto, Weather,
+                               class_scale, layout_descriptor, photo_layout_distance, retrieve)
 from tests.helpers import decode, label_png, make_client, stripes
 from tests.helpers.tiny_models import HYBRID_ID, LANDSCAPE_ID, SPADE_ID
 
@@ -46,7 +46,7 @@ def style_of(renderer: LandscapeRenderer, seed: int) -> np.ndarray:
 def test_card_has_no_graph_and_stores_the_bank_index(landscape_weights: Path, renderer: LandscapeRenderer):
     card = load_card(landscape_weights / f"{LANDSCAPE_ID}.json")
     assert card.graphless and card.onnx is None and card.server_only
-    assert {"photo_layout", "photo_class_shares", "photo_label_agreement", "photo_class_agreement"} <= set(renderer.bank.arrays)
+    assert set(INDEX_ARRAYS) <= set(renderer.bank.arrays)
     # The hybrid card sharing the bank still loads: its hash was updated with the bank.
     hybrid = load_card(landscape_weights / f"{HYBRID_ID}.json")
     assert hybrid.exemplar_bank.sha256 == card.exemplar_bank.sha256
@@ -142,6 +142,22 @@ def test_the_largest_painted_class_the_main_exemplar_lacks_gets_the_first_extra(
     index, bank = three_class_scene(labels, shares, np.zeros((3, 6), np.float32))
     settings = replace(SynthesisSettings(), top_k=1, max_extras=1)
     assert retrieve(index, bank, labels, np.zeros(6, np.float32), 0, settings) == [0, 2]
+
+
+def test_a_class_the_main_exemplar_lacks_altogether_gets_an_extra_before_a_larger_one_it_has_too_little_of():
+    """One extra allowed: it goes to the class the main exemplar has none of, though smaller, not to the
+    class the main has a little of and can still paint (a cloud stroke that made the clouds outgrow the
+    mountains had given the mountains' extra to the clouds and repainted the whole scene)."""
+    from dataclasses import replace
+
+    from backend.landscape import SynthesisSettings
+
+    labels = np.zeros((60, 60), np.uint8)
+    labels[24:30], labels[30:] = 1, 2  # class 1: a tenth of the painting; class 2: half
+    shares = np.array([[0.9, 0, 0.05], [0.5, 0.5, 0], [0.5, 0, 0.5]], np.float32)  # photo 0: a little of 2
+    index, bank = three_class_scene(labels, shares, np.zeros((3, 6), np.float32))
+    settings = replace(SynthesisSettings(), top_k=1, max_extras=1)
+    assert retrieve(index, bank, labels, np.zeros(6, np.float32), 0, settings) == [0, 1]
 
 
 def test_a_live_painter_keeps_its_extra_exemplar_through_a_near_tie_not_a_clear_loss():
@@ -712,6 +728,48 @@ def test_a_class_whose_pixels_disagree_with_its_labels_is_taken_from_another_pho
     # Chosen beside a photo whose trees it can trust, the distrusted photo's trees are copied for nothing.
     sources = distrusting._sources([main, home], None, Weather(), [], 32, painted, 1.0)
     assert not (sources.centres[0] == TREE).any() and (sources.centres[1] == TREE).any()
+
+
+def test_flat_shares_find_a_burnt_out_road_and_a_mirror_calm_lake_but_not_grass():
+    """Flat is below the texture of the roughest JPEG noise: a burnt-out road or a lake as smooth as the sky
+    it mirrors is flat even saved at quality 75, grass is not."""
+    import io
+
+    from PIL import Image
+
+    from backend.landscape import flat_shares
+
+    rng = np.random.default_rng(0)
+    sky, grass, water, road = 0, 1, 2, 3
+    labels = np.repeat(np.array([sky, grass, water, road], np.uint8), 64)[:, None].repeat(128, 1)
+    photo = np.empty((256, 128, 3), np.float32)
+    photo[:64] = np.linspace(170, 220, 64)[:, None, None]  # a sky shading toward the horizon
+    photo[64:128] = (70, 130, 50) + rng.normal(0, 20, (64, 128, 1))  # grass blades
+    photo[128:192] = np.linspace(220, 170, 64)[:, None, None] * (0.6, 0.7, 0.9)  # the sky, mirrored
+    photo[192:] = 255  # a sunlit road, burnt out
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=75)
+    shares = flat_shares(np.asarray(Image.open(buffer)), labels, 5)
+    edge = 8 / 64  # the rows beside another class see its edge
+    assert shares[sky] >= 1 - edge and shares[water] >= 1 - 2 * edge and shares[road] >= 1 - edge
+    assert shares[grass] < 0.05 and shares[4] == 0  # a class the photo lacks
+
+
+def test_a_mostly_flat_class_is_taken_from_another_photo_but_a_flat_sky_is_kept(renderer: LandscapeRenderer):
+    from backend.hybrid import ExemplarBank
+
+    labels, style = painting(), style_of(renderer, 0)
+    main = retrieve(renderer.index, renderer.bank, labels, style, 0, renderer.settings)[0]
+    flat = renderer.bank.arrays["photo_class_flat"].copy()
+    flat[main, TREE], flat[main, SKY] = 90, 95  # percent: as if its trees were in a black shadow
+    bank = ExemplarBank({**renderer.bank.arrays, "photo_class_flat": flat})
+    index = LandscapeRenderer(bank, renderer.num_classes, renderer.size, renderer.settings,
+                              cloud_snow=renderer.cloud_snow, counts_as=renderer.counts_as).index
+    assert not index.class_trusted[main, TREE] and index.class_trusted[main, SKY]
+    assert renderer.index.class_trusted[main, TREE]
+    for seed in range(4):
+        chosen = retrieve(index, bank, labels, style_of(renderer, seed), seed, renderer.settings)
+        assert any(index.class_trusted[i, TREE] and index.class_shares[i, TREE] > 0 for i in chosen), (seed, chosen)
 
 
 def test_a_winter_photo_lends_its_snow_only_to_a_painting_with_snow(fixture_data: Path, renderer: LandscapeRenderer,
