@@ -71,7 +71,7 @@ class SynthesisSettings:
     # ... and a class (but sky) of which more than this share is flat (`flat_shares`) is never copied from it:
     # a lagoon mirroring a pink sky, a lake smoothed by a long exposure or a road burnt out to white comes
     # out as a sheet of sky or paper (the water of 95 of the shipped bank's 419 segmenter-labelled photos with
-    # water, of 5 of Stanford's 86).
+    # water, and of 5 of Stanford's 86).
     max_flat_share: float = 0.5
     keep_margin: float = 0.15  # retrieval score a live painter's exemplar may lose before it is swapped
     min_class_share: float = 0.002  # a painted class smaller than this share of the frame brings no extra
