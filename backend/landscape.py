@@ -256,10 +256,11 @@ class SceneIndex:
         class_trusted = np.ones((bank.num_photos, num_classes), bool)
         class_trusted[:, :per_class.shape[1]] = self.human_labelled[:, None] | (per_class >= min_class_agreement)
         # A sky is smooth by nature (and so are cloud and snow, given by their rule, not the segmenter); any
-        # other class mostly flat is left out whoever labelled it.
-        flat = np.asarray(arrays["photo_class_flat"], np.float32)[:, :per_class.shape[1]] / 100 > max_flat_share
-        flat[:, sky_class] = False
-        class_trusted[:, :flat.shape[1]] &= ~flat
+        # other class mostly flat (bool [P, the segmenter's classes]) is left out whoever labelled it.
+        flat_share = np.asarray(arrays["photo_class_flat"], np.float32)[:, :per_class.shape[1]] / 100
+        self.mostly_flat = flat_share > max_flat_share
+        self.mostly_flat[:, sky_class] = False
+        class_trusted[:, :per_class.shape[1]] &= ~self.mostly_flat
         if cloud_snow is not None:
             class_trusted[:, cloud_snow.cloud] = class_trusted[:, cloud_snow.sky]
         self.class_trusted = class_trusted

@@ -67,8 +67,7 @@ def index_bank(source_card: Path, label_set: LabelSet, reindex: bool = False) ->
                   for c in label_set.classes if c.id < bank.arrays["photo_class_agreement"].shape[1]}
     print(f"{path}: of the others, a class is not copied from (its blocks' agreement < "
           f"{settings.min_class_agreement}, or over {settings.max_flat_share:.0%} of it flat): {distrusted}")
-    segmenter_classes = bank.arrays["photo_class_agreement"].shape[1]
-    flat = bank.arrays["photo_class_flat"][:, :segmenter_classes] / 100 > settings.max_flat_share
+    flat = index.mostly_flat
     for name, photos in (("segmenter-labelled", kept), ("human-labelled", index.human_labelled)):
         has = index.class_shares[photos, :flat.shape[1]] > 0
         counts = {c.name: f"{int((flat[photos, c.id] & has[:, c.id]).sum())} of {int(has[:, c.id].sum())}"
