@@ -48,20 +48,26 @@ def score_convolution(model: onnx.ModelProto) -> tuple[str, str]:
     return scores, node.input[2]
 
 
-def training_scores(graph: onnx.ModelProto, config_path: Path,
-                    limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(scores float16 [P, C], labels uint8 [P]) of the training photos' labelled pixels, every
-    PIXEL_STRIDE-th each way, as the graph scores them before its ArgMax."""
+def scoring_session(graph: onnx.ModelProto):
+    """(an onnxruntime session of the graph that also outputs its class scores, the scores' name): the scores
+    as the graph has them right before its ArgMax."""
     import onnxruntime as ort
 
-    config = load_config(config_path)
-    if config.family != "segmenter":
-        raise ValueError(f"{config_path} is a {config.family} config, not a segmenter's")
     scores_name, _ = score_convolution(graph)
     exposed = onnx.ModelProto()
     exposed.CopyFrom(graph)
     exposed.graph.output.append(onnx.helper.make_tensor_value_info(scores_name, onnx.TensorProto.FLOAT, None))
-    session = ort.InferenceSession(exposed.SerializeToString(), providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(exposed.SerializeToString(), providers=["CPUExecutionProvider"]), scores_name
+
+
+def training_scores(graph: onnx.ModelProto, config_path: Path,
+                    limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores float16 [P, C], labels uint8 [P]) of the training photos' labelled pixels, every
+    PIXEL_STRIDE-th each way, as the graph scores them before its ArgMax."""
+    config = load_config(config_path)
+    if config.family != "segmenter":
+        raise ValueError(f"{config_path} is a {config.family} config, not a segmenter's")
+    session, scores_name = scoring_session(graph)
     classes = len(label_set_of(config).classes)
     all_scores, all_labels = [], []
     for batch in rt.in_order_batches(training_photos(config), 8, limit):

@@ -13,8 +13,8 @@ the ignore label, so self-training does not learn the segmenter's own mistakes b
 - with a second segmenter (`agree_with`), pixels the two read as different classes: two segmenters that
   err differently (one reads granite cliffs as tree, the other sand as grass) keep what both see.
 
-A segmenter is a training run's folder, or an exported graph (`<id>.onnx` beside its card), which gives
-labels without probabilities, so no confidence threshold."""
+A segmenter is a training run's folder, or an exported graph (`<id>.onnx` beside its card), whose class
+scores before its ArgMax give the probabilities."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def consistent_labels(labels: np.ndarray, label_set: LabelSet, ignore: int, min_
     return labels
 
 
-Reader = Callable[[Image.Image, int], tuple[np.ndarray | None, np.ndarray]]
+Reader = Callable[[Image.Image, int], tuple[np.ndarray, np.ndarray]]
 
 
 @torch.no_grad()
@@ -88,13 +88,30 @@ def _read_with_model(model: torch.nn.Module, photo: Image.Image, size: int) -> t
     return confidence[0].numpy(), labels[0].numpy()
 
 
+def _graph_reader(graph: Path) -> Reader:
+    """An exported segmenter's reader: its class scores (as they are right before the graph's ArgMax) give the
+    probabilities."""
+    import onnx
+
+    from model_training.logit_adjust import scoring_session
+
+    session, scores_name = scoring_session(onnx.load(str(graph)))
+
+    def read(photo: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
+        image = photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None].numpy()
+        probabilities = torch.from_numpy(session.run([scores_name], {"image": image})[0]).softmax(1)
+        confidence, labels = probabilities.max(1)
+        return confidence[0].numpy(), labels[0].numpy()
+
+    return read
+
+
 def load_segmenter(segmenter: str | Path) -> tuple[Reader, LabelSet, int]:
-    """(photo, size) -> (top class probability or None, classes [size, size]), the segmenter's label set and
+    """(photo, size) -> (top class probability, classes [size, size]), the segmenter's label set and
     its ignore id; from a run folder (on the run's thread count) or an exported graph beside its card."""
     if str(segmenter).endswith(".onnx"):
-        graph, label_set = exported_segmenter(segmenter)
-        read = lambda photo, size: (None, graph(image=photo_tensor(
-            photo.resize((size, size), Image.Resampling.BICUBIC))[None])[0, 0].numpy())
+        _, label_set = exported_segmenter(segmenter)
+        read = _graph_reader(Path(segmenter))
     else:
         config, modules, _ = load_run(segmenter)
         torch.set_num_threads(config.run.threads or torch.get_num_threads())
@@ -147,9 +164,6 @@ def pseudo_label(segmenter_run: str | Path, folders: list[Path], out: Path, size
             photo = Image.open(path).convert("RGB")
             confidence, labels = read(photo, size)
             if min_confidence > 0:
-                if confidence is None:
-                    raise ValueError(f"{segmenter_run} is an exported graph, which gives no probabilities: "
-                                     "--min-confidence needs a run folder")
                 labels[confidence < min_confidence] = ignore
             if second is not None:
                 labels[second(photo, size)[1] != labels] = ignore

@@ -85,6 +85,25 @@ def test_a_second_segmenter_keeps_only_the_pixels_both_read_alike(tmp_path, monk
     written = np.asarray(Image.open(tmp_path / "out" / "labels" / "field_photos_a.png").resize((8, 10), Image.NEAREST))
     assert (written[4:7, :3] == IGNORE).all()
     assert np.array_equal(written[first == second], first[first == second])
-    # An exported graph has no probabilities to threshold.
-    with np.testing.assert_raises_regex(ValueError, "no probabilities"):
-        module.pseudo_label("first", [photos], tmp_path / "again", size=8, min_confidence=0.6)
+
+
+def test_an_exported_graph_gives_probabilities_from_its_scores_and_its_labels_from_its_argmax(tiny_weights):
+    """The reader of an exported segmenter: its labels are the graph's own output, its confidence the softmax
+    of the scores before the ArgMax, so --min-confidence works on a shipped graph too."""
+    from PIL import Image
+
+    from model_training.data.transforms import photo_tensor
+    from model_training.evaluate import exported_segmenter
+    from model_training.pseudo_label import load_segmenter
+    from tests.helpers.tiny_models import SEGMENTER_ID
+
+    graph_path = tiny_weights / f"{SEGMENTER_ID}.onnx"
+    photo = Image.fromarray(np.random.default_rng(1).integers(0, 256, (40, 48, 3), np.uint8))
+    read, _, _ = load_segmenter(graph_path)
+    confidence, labels = read(photo, 32)
+    graph, label_set = exported_segmenter(graph_path)
+    own = graph(image=photo_tensor(photo.resize((32, 32), Image.Resampling.BICUBIC))[None])[0, 0].numpy()
+    assert confidence.shape == labels.shape == (32, 32)
+    assert (labels == own).mean() > 0.99  # the argmax may flip near-ties
+    assert (confidence >= 1 / len(label_set.classes) - 1e-6).all() and (confidence <= 1 + 1e-6).all()
+    assert confidence.std() > 0
