@@ -287,8 +287,13 @@ def fine_detail(photo: np.ndarray) -> float:
     if scale < 1:
         grey = grey.resize((max(1, round(grey.size[0] * scale)), max(1, round(grey.size[1] * scale))),
                            Image.Resampling.BILINEAR)
-    values = np.asarray(grey, np.float32)
-    return float(np.sqrt(((values - ndimage.gaussian_filter(values, 1.0)) ** 2).mean()))
+    return float(np.sqrt((_fine_texture(np.asarray(grey, np.float32)) ** 2).mean()))
+
+
+def _fine_texture(grey: np.ndarray) -> np.ndarray:
+    """float32 grey levels' difference from their 1-px Gaussian blur: the texture `fine_detail` and
+    `flat_shares` measure."""
+    return grey - ndimage.gaussian_filter(grey, 1.0)
 
 
 FLAT_DETAIL = 1.0  # grey levels (0..255): a pixel whose neighbourhood varies less than this is flat
@@ -300,7 +305,7 @@ def flat_shares(photo: np.ndarray, labels: np.ndarray, num_classes: int) -> np.n
     under FLAT_DETAIL (0 for a class the photo lacks). Sky is mostly flat; grass, trees or rippled water
     almost never are."""
     grey = np.asarray(Image.fromarray(photo).convert("L"), np.float32)
-    detail = ndimage.gaussian_filter((grey - ndimage.gaussian_filter(grey, 1.0)) ** 2, 2.0)
+    detail = ndimage.gaussian_filter(_fine_texture(grey) ** 2, 2.0)
     flat = (detail < FLAT_DETAIL ** 2).ravel()
     classes = labels.ravel().astype(np.int64)
     valid = classes < num_classes

@@ -354,13 +354,17 @@ def evaluate(run_dir: str | Path, out: Path | None = None, segmenter_run: str | 
     return metrics
 
 
-def exported_segmenter(graph: str | Path) -> tuple[OnnxGraph, LabelSet]:
-    """An exported segmenter graph (images -> class indices [N, 1, H, W]) and its label set, read from the
-    card beside it."""
+def segmenter_label_set(graph: str | Path) -> LabelSet:
+    """The label set of an exported segmenter graph, read from the card beside it."""
     card = load_card(Path(graph).with_suffix(".json"))
     if card.kind != "segmenter" or card.label_set is None:
         raise ValueError(f"{graph}: its card is not a segmenter's")
-    return OnnxGraph(graph), card.label_set
+    return card.label_set
+
+
+def exported_segmenter(graph: str | Path) -> tuple[OnnxGraph, LabelSet]:
+    """An exported segmenter graph (images -> class indices [N, 1, H, W]) and its label set."""
+    return OnnxGraph(graph), segmenter_label_set(graph)
 
 
 def load_segmenter(segmenter: str | Path | None, label_set_name: str):

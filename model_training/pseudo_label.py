@@ -32,7 +32,7 @@ from model_training.checkpoints import load_run
 from model_training.data.folders import list_photos
 from model_training.data.transforms import photo_tensor
 from model_training.datasets import label_set_of
-from model_training.evaluate import exported_segmenter
+from model_training.evaluate import segmenter_label_set
 from model_training.labelsets import colourise
 
 
@@ -79,13 +79,22 @@ def consistent_labels(labels: np.ndarray, label_set: LabelSet, ignore: int, min_
 Reader = Callable[[Image.Image, int], tuple[np.ndarray, np.ndarray]]
 
 
+def _square_image(photo: Image.Image, size: int) -> torch.Tensor:
+    """[1, 3, size, size]: the segmenter needs sides divisible by 32, so the photo is labelled squashed to a
+    fixed square."""
+    return photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None]
+
+
+def _top_class(scores: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The top class probability and the class of each pixel of one image's scores [1, C, H, W]."""
+    confidence, labels = scores.softmax(1).max(1)
+    return confidence[0].numpy(), labels[0].numpy()
+
+
 @torch.no_grad()
 def _read_with_model(model: torch.nn.Module, photo: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The top class probability and the class of each pixel, [size, size] each. The segmenter needs sides
-    divisible by 32: the photo is labelled squashed to a fixed square."""
-    probabilities = model(photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None]).softmax(1)
-    confidence, labels = probabilities.max(1)
-    return confidence[0].numpy(), labels[0].numpy()
+    """A torch segmenter's top class probability and class of each pixel, [size, size] each."""
+    return _top_class(model(_square_image(photo, size)))
 
 
 def _graph_reader(graph: Path) -> Reader:
@@ -98,10 +107,8 @@ def _graph_reader(graph: Path) -> Reader:
     session, scores_name = scoring_session(onnx.load(str(graph)))
 
     def read(photo: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
-        image = photo_tensor(photo.resize((size, size), Image.Resampling.BICUBIC))[None].numpy()
-        probabilities = torch.from_numpy(session.run([scores_name], {"image": image})[0]).softmax(1)
-        confidence, labels = probabilities.max(1)
-        return confidence[0].numpy(), labels[0].numpy()
+        scores = session.run([scores_name], {"image": _square_image(photo, size).numpy()})[0]
+        return _top_class(torch.from_numpy(scores))
 
     return read
 
@@ -110,7 +117,7 @@ def load_segmenter(segmenter: str | Path) -> tuple[Reader, LabelSet, int]:
     """(photo, size) -> (top class probability, classes [size, size]), the segmenter's label set and
     its ignore id; from a run folder (on the run's thread count) or an exported graph beside its card."""
     if str(segmenter).endswith(".onnx"):
-        _, label_set = exported_segmenter(segmenter)
+        label_set = segmenter_label_set(segmenter)
         read = _graph_reader(Path(segmenter))
     else:
         config, modules, _ = load_run(segmenter)
